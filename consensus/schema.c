@@ -16,9 +16,11 @@ static const bwc_field *find_field(const bwc_schema *s, uint64_t key)
     return NULL;
 }
 
+/* Marks an optional field present. For BYTES and TEXT, aux_off is the size_t length (already
+ * written by decode_field), not an int flag: writing 1 there would truncate the length. */
 static void set_flag(const bwc_field *f, void *obj)
 {
-    if (f->optional && f->aux_off)
+    if (f->optional && f->aux_off && f->kind != BWC_F_BYTES && f->kind != BWC_F_TEXT)
         *(int *)AT(obj, f->aux_off) = 1;
 }
 
