@@ -19,7 +19,9 @@
  *   'y' height                         number of closings due after the block at height
  *   'x' height, u32be index            a closing due: kind byte ('c' or 'p') and the id
  * Every key starts with a lower-case letter; callers keep their own keys out of that range.
- * Records are canonical CBOR maps (schema.h), decoded strictly on every read. */
+ * Records are canonical CBOR maps (schema.h), except the 'q' total and the 'y' count (a bare
+ * CBOR uint) and the 'x' entry (33 raw bytes); all are decoded strictly on every read. An
+ * account, or a 'q' total, that would be all zero is deleted rather than stored. */
 #ifndef BWC_CONSENSUS_STATE_H
 #define BWC_CONSENSUS_STATE_H
 
@@ -167,7 +169,11 @@ typedef struct {
  *   bad-receipt-overflow           a counter would pass 2^64 - 1
  *  block end
  *   bad-block-producer             the producer key is not on the curve
- *   bad-block-overflow             the producer's balance would pass 2^64 - 1 */
+ *   bad-block-overflow             the producer's balance (or a refunded one) would pass
+ *                                  2^64 - 1
+ * and bwc_state_genesis: bad-params-supply-overflow; apply_tx of a type the decoder refuses:
+ * bad-tx-type (BWC_RESULT_MALFORMED); an encoder out of memory: out-of-memory (ERROR).
+ * apply_tx, apply_receipt and end_block change *ctx only when they succeed. */
 
 /* Writes the genesis state: the chainspec's allocations. The view must be empty. Returns 1, or
  * 0 with res set. */
