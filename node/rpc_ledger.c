@@ -25,6 +25,17 @@ static json_t *state_error(bwc_rpc_error *err)
     return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "cannot read the state");
 }
 
+/* Maps a state reader's 1 / 0 / -1 to 0, or -1 with err: "No such <what>" or a database
+ * error. */
+static int found(int rc, const char *what, bwc_rpc_error *err)
+{
+    if (rc < 0)
+        state_error(err);
+    else if (rc == 0)
+        bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY, "No such %s", what);
+    return rc == 1 ? 0 : -1;
+}
+
 static json_t *account_json(bwc_node *n, const bwc_pubkey *who, const bwc_account *a)
 {
     json_t *o = json_object();
@@ -245,11 +256,8 @@ static json_t *getchannel(void *ctx, json_t *params, bwc_rpc_error *err)
         return NULL;
     bwc_state_view v = bwc_chain_view(&n->chain);
     bwc_channel c;
-    int rc = bwc_state_channel(&v, &id, &c);
-    if (rc < 0)
-        return state_error(err);
-    if (rc == 0)
-        return bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY, "No such channel");
+    if (found(bwc_state_channel(&v, &id, &c), "channel", err) != 0)
+        return NULL;
     return channel_json(n, &id, &c);
 }
 
@@ -325,11 +333,8 @@ static json_t *getpool(void *ctx, json_t *params, bwc_rpc_error *err)
         return NULL;
     bwc_state_view v = bwc_chain_view(&n->chain);
     bwc_pool p;
-    int rc = bwc_state_pool(&v, &id, &p);
-    if (rc < 0)
-        return state_error(err);
-    if (rc == 0)
-        return bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY, "No such pool");
+    if (found(bwc_state_pool(&v, &id, &p), "pool", err) != 0)
+        return NULL;
     json_t *o = pool_json(n, &id, &p);
     if (!bwc_rpc_param_absent(params, 1)) {
         bwc_pubkey consumer;
@@ -374,11 +379,8 @@ static json_t *getcontent(void *ctx, json_t *params, bwc_rpc_error *err)
         return NULL;
     bwc_state_view v = bwc_chain_view(&n->chain);
     bwc_content c;
-    int rc = bwc_state_content(&v, &id, &c);
-    if (rc < 0)
-        return state_error(err);
-    if (rc == 0)
-        return bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY, "No such content");
+    if (found(bwc_state_content(&v, &id, &c), "content", err) != 0)
+        return NULL;
     return content_json(n, &id, &c);
 }
 
@@ -430,11 +432,8 @@ static json_t *getrelay(void *ctx, json_t *params, bwc_rpc_error *err)
         return NULL;
     bwc_state_view v = bwc_chain_view(&n->chain);
     bwc_relay r;
-    int rc = bwc_state_relay(&v, &who, &r);
-    if (rc < 0)
-        return state_error(err);
-    if (rc == 0)
-        return bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY, "No relay record for this address");
+    if (found(bwc_state_relay(&v, &who, &r), "relay record for this address", err) != 0)
+        return NULL;
     return relay_json(n, &who, &r);
 }
 

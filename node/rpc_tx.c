@@ -127,41 +127,44 @@ static json_t *tx_full(bwc_node *n, const bwc_tx *tx, json_t *hex, const bwc_ind
     return o;
 }
 
+/* The transaction named by parameter 0, from the chain or the mempool. Returns 0, or -1 with
+ * err filled. */
+static int param_tx(bwc_node *n, json_t *params, bwc_tx *tx, json_t **hex, const bwc_index **blk,
+                    bwc_rpc_error *err)
+{
+    bwc_hash txid;
+    if (bwc_rpc_param_hash(params, 0, "txid", &txid, err) != 0)
+        return -1;
+    int rc = lookup_tx(n, &txid, tx, hex, blk);
+    if (rc < 0)
+        bwc_rpc_fail(err, RPC_DATABASE_ERROR, "cannot read the transaction");
+    else if (rc == 0)
+        bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY,
+                     "No such transaction in the best chain or the mempool");
+    return rc == 1 ? 0 : -1;
+}
+
 static json_t *gettransaction(void *ctx, json_t *params, bwc_rpc_error *err)
 {
     bwc_node *n = ctx;
-    bwc_hash txid;
-    if (bwc_rpc_param_hash(params, 0, "txid", &txid, err) != 0)
-        return NULL;
     bwc_tx tx;
     json_t *hex;
     const bwc_index *blk;
-    int rc = lookup_tx(n, &txid, &tx, &hex, &blk);
-    if (rc < 0)
-        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "cannot read the transaction");
-    if (rc == 0)
-        return bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY,
-                            "No such transaction in the best chain or the mempool");
+    if (param_tx(n, params, &tx, &hex, &blk, err) != 0)
+        return NULL;
     return tx_full(n, &tx, hex, blk);
 }
 
 static json_t *getrawtransaction(void *ctx, json_t *params, bwc_rpc_error *err)
 {
     bwc_node *n = ctx;
-    bwc_hash txid;
     int verbose;
-    if (bwc_rpc_param_hash(params, 0, "txid", &txid, err) != 0 ||
-        bwc_rpc_param_bool(params, 1, "verbose", 0, &verbose, err) != 0)
-        return NULL;
     bwc_tx tx;
     json_t *hex;
     const bwc_index *blk;
-    int rc = lookup_tx(n, &txid, &tx, &hex, &blk);
-    if (rc < 0)
-        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "cannot read the transaction");
-    if (rc == 0)
-        return bwc_rpc_fail(err, RPC_INVALID_ADDRESS_OR_KEY,
-                            "No such transaction in the best chain or the mempool");
+    if (bwc_rpc_param_bool(params, 1, "verbose", 0, &verbose, err) != 0 ||
+        param_tx(n, params, &tx, &hex, &blk, err) != 0)
+        return NULL;
     return verbose ? tx_full(n, &tx, hex, blk) : hex;
 }
 
@@ -183,6 +186,20 @@ static json_t *decoderawtransaction(void *ctx, json_t *params, bwc_rpc_error *er
     return o;
 }
 
+/* The error for an object the mempool refused: -22 when it does not decode, -27 when it is
+ * confirmed already, -26 with the reject string when it breaks a rule. */
+static json_t *refused(const bwc_result *res, const char *what, bwc_rpc_error *err)
+{
+    if (res->code == BWC_RESULT_MALFORMED)
+        return bwc_rpc_fail(err, RPC_DESERIALIZATION_ERROR, "%s decode failed: %s", what,
+                            res->reject);
+    if (strcmp(res->reject, "txn-already-known") == 0)
+        return bwc_rpc_fail(err, RPC_VERIFY_ALREADY_IN_CHAIN, "%s", res->reject);
+    if (res->code == BWC_RESULT_ERROR)
+        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "%s", res->reject);
+    return bwc_rpc_fail(err, RPC_VERIFY_REJECTED, "%s", res->reject);
+}
+
 static json_t *sendrawtransaction(void *ctx, json_t *params, bwc_rpc_error *err)
 {
     bwc_node *n = ctx;
@@ -194,15 +211,7 @@ static json_t *sendrawtransaction(void *ctx, json_t *params, bwc_rpc_error *err)
     bwc_result res;
     int ok = bwc_mempool_add_tx(&n->mempool, bytes, len, bwc_node_now(), &txid, &res);
     free(bytes);
-    if (ok)
-        return bwc_rpc_hex(txid.b, 32);
-    if (res.code == BWC_RESULT_MALFORMED)
-        return bwc_rpc_fail(err, RPC_DESERIALIZATION_ERROR, "TX decode failed: %s", res.reject);
-    if (strcmp(res.reject, "txn-already-known") == 0)
-        return bwc_rpc_fail(err, RPC_VERIFY_ALREADY_IN_CHAIN, "%s", res.reject);
-    if (res.code == BWC_RESULT_ERROR)
-        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "%s", res.reject);
-    return bwc_rpc_fail(err, RPC_VERIFY_REJECTED, "%s", res.reject);
+    return ok ? bwc_rpc_hex(txid.b, 32) : refused(&res, "TX", err);
 }
 
 static json_t *sendrawreceipt(void *ctx, json_t *params, bwc_rpc_error *err)
@@ -216,14 +225,7 @@ static json_t *sendrawreceipt(void *ctx, json_t *params, bwc_rpc_error *err)
     bwc_result res;
     int ok = bwc_mempool_add_receipt(&n->mempool, bytes, len, &rid, &res);
     free(bytes);
-    if (ok)
-        return bwc_rpc_hex(rid.b, 32);
-    if (res.code == BWC_RESULT_MALFORMED)
-        return bwc_rpc_fail(err, RPC_DESERIALIZATION_ERROR, "receipt decode failed: %s",
-                            res.reject);
-    if (res.code == BWC_RESULT_ERROR)
-        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "%s", res.reject);
-    return bwc_rpc_fail(err, RPC_VERIFY_REJECTED, "%s", res.reject);
+    return ok ? bwc_rpc_hex(rid.b, 32) : refused(&res, "receipt", err);
 }
 
 static json_t *getmempoolinfo(void *ctx, json_t *params, bwc_rpc_error *err)
