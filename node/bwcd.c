@@ -76,6 +76,14 @@ uint64_t bwc_node_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+int bwc_node_in_ibd(const bwc_node *n)
+{
+    const bwc_index *tip = bwc_chain_tip(&n->chain);
+    if (tip != n->chain.best_header && tip->height + 6 < n->chain.best_header->height)
+        return 1;
+    return 0;
+}
+
 /* ---- chain events ---- */
 
 static void on_connected(void *ctx, const bwc_index *idx, const bwc_block *b)

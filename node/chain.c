@@ -99,11 +99,58 @@ static void recompute_best(bwc_chain *c)
     const unsigned char *k;
     size_t kl;
     void *v;
-    c->best = c->active[0];
+    c->best = c->best_header = c->active[0];
     for (size_t i = 0; bwc_map_next(&c->index, &i, &k, &kl, &v);) {
         bwc_index *x = v;
-        if (!(x->status & BWC_INDEX_FAILED) && better(x, c->best))
+        if (x->status & BWC_INDEX_FAILED)
+            continue;
+        if (x->linked && better(x, c->best))
             c->best = x;
+        if (better(x, c->best_header))
+            c->best_header = x;
+    }
+}
+
+static void consider(bwc_chain *c, bwc_index *x)
+{
+    if (x->status & BWC_INDEX_FAILED)
+        return;
+    if (x->linked && (!c->best || better(x, c->best)))
+        c->best = x;
+    if (!c->best_header || better(x, c->best_header))
+        c->best_header = x;
+}
+
+/* x's data has arrived: it, and every waiting block whose ancestors are now all stored,
+ * become linked (candidates for the best chain). O(waiting) per link. */
+static void link_block(bwc_chain *c, bwc_index *x)
+{
+    if (!x->prev || x->prev->linked) {
+        x->linked = 1;
+        consider(c, x);
+    } else {
+        if (c->n_unlinked == c->unlinked_cap) {
+            size_t cap = c->unlinked_cap ? c->unlinked_cap * 2 : 64;
+            bwc_index **a = realloc(c->unlinked, cap * sizeof *a);
+            if (!a)
+                return; /* it stays unlinked until a restart relinks it from the index */
+            c->unlinked = a;
+            c->unlinked_cap = cap;
+        }
+        c->unlinked[c->n_unlinked++] = x;
+        return;
+    }
+    for (int progress = 1; progress;) {
+        progress = 0;
+        for (size_t i = 0; i < c->n_unlinked; i++) {
+            bwc_index *w = c->unlinked[i];
+            if (w->prev->linked) {
+                w->linked = 1;
+                consider(c, w);
+                c->unlinked[i--] = c->unlinked[--c->n_unlinked];
+                progress = 1;
+            }
+        }
     }
 }
 
@@ -496,6 +543,79 @@ static void orphan_add(bwc_chain *c, const unsigned char *bytes, size_t len, con
     c->orphans[c->n_orphans++] = (bwc_orphan){copy, len, *id, *prev};
 }
 
+/* Stores the body of x, links it and moves the best chain. */
+static bwc_submit_status store_data(bwc_chain *c, bwc_index *x, const bwc_block *b,
+                                    const unsigned char *bytes, size_t len, bwc_result *res)
+{
+    x->n_txs = (uint32_t)b->n_txs;
+    x->n_receipts = (uint32_t)b->n_receipts;
+    x->size = (uint32_t)len;
+    x->status |= BWC_INDEX_HAVE_DATA;
+    if (store_block(c, x, bytes, len) != 0) {
+        x->status &= ~(unsigned)BWC_INDEX_HAVE_DATA;
+        bwc_fail(res, BWC_RESULT_ERROR, "storage");
+        return BWC_SUBMIT_ERROR;
+    }
+    link_block(c, x);
+    const char *reject = NULL;
+    if (activate_best_chain(c, &reject) != 0) {
+        bwc_fail(res, BWC_RESULT_ERROR, "storage");
+        return BWC_SUBMIT_ERROR;
+    }
+    if (x->status & BWC_INDEX_FAILED) {
+        bwc_fail(res, BWC_RESULT_INVALID, reject ? reject : "bad-block");
+        return BWC_SUBMIT_REJECTED;
+    }
+    bwc_result_ok(res);
+    return BWC_SUBMIT_ACCEPTED;
+}
+
+bwc_submit_status bwc_chain_accept_header(bwc_chain *c, const bwc_header *h, uint64_t now,
+                                          bwc_hash *id_out, bwc_result *res)
+{
+    bwc_hash id;
+    bwc_header_id(h, &id);
+    if (id_out)
+        *id_out = id;
+    bwc_index *known = bwc_map_get(&c->index, id.b, 32);
+    if (known) {
+        if (known->status & BWC_INDEX_FAILED) {
+            bwc_fail(res, BWC_RESULT_INVALID, "duplicate-invalid");
+            return BWC_SUBMIT_REJECTED;
+        }
+        bwc_fail(res, BWC_RESULT_OK, "duplicate");
+        return BWC_SUBMIT_DUPLICATE;
+    }
+    bwc_index *parent = bwc_map_get(&c->index, h->prev.b, 32);
+    if (!parent) {
+        bwc_fail(res, BWC_RESULT_OK, "orphan");
+        return BWC_SUBMIT_ORPHAN;
+    }
+    if (parent->status & BWC_INDEX_FAILED) {
+        bwc_fail(res, BWC_RESULT_INVALID, "bad-prevblk");
+        return BWC_SUBMIT_REJECTED;
+    }
+    uint64_t times[BWC_MTP_SPAN];
+    size_t n = bwc_chain_mtp_times(parent, times);
+    if (!bwc_header_check(c->params, c->secp, h, &parent->header, &parent->id, times, n, now,
+                          res))
+        return BWC_SUBMIT_REJECTED;
+    bwc_index *x = index_add(c, &id, h);
+    if (!x)
+        return BWC_SUBMIT_ERROR;
+    x->prev = parent;
+    x->sequence = c->next_sequence++;
+    set_work(c, x);
+    if (index_persist(c, x) != 0) {
+        free(bwc_map_del(&c->index, id.b, 32));
+        bwc_fail(res, BWC_RESULT_ERROR, "storage");
+        return BWC_SUBMIT_ERROR;
+    }
+    consider(c, x);
+    bwc_result_ok(res);
+    return BWC_SUBMIT_ACCEPTED;
+}
+
 /* Accepts one block whose parent may be known. */
 static bwc_submit_status submit_one(bwc_chain *c, const unsigned char *bytes, size_t len,
                                     uint64_t now, bwc_hash *id_out, bwc_result *res)
@@ -508,7 +628,14 @@ static bwc_submit_status submit_one(bwc_chain *c, const unsigned char *bytes, si
     if (id_out)
         *id_out = id;
     bwc_submit_status st = BWC_SUBMIT_REJECTED;
-    const bwc_index *known = bwc_chain_find(c, &id);
+    bwc_index *known = bwc_map_get(&c->index, id.b, 32);
+    if (known && !(known->status & (BWC_INDEX_HAVE_DATA | BWC_INDEX_FAILED))) {
+        /* The block of a header we hold: its header was checked when it came. */
+        if (!bwc_block_check_roots(&b, res))
+            goto out;
+        st = store_data(c, known, &b, bytes, len, res);
+        goto out;
+    }
     if (known) {
         if (known->status & BWC_INDEX_FAILED)
             bwc_fail(res, BWC_RESULT_INVALID, "duplicate-invalid");
@@ -541,29 +668,10 @@ static bwc_submit_status submit_one(bwc_chain *c, const unsigned char *bytes, si
     }
     x->prev = parent;
     x->sequence = c->next_sequence++;
-    x->n_txs = (uint32_t)b.n_txs;
-    x->n_receipts = (uint32_t)b.n_receipts;
-    x->size = (uint32_t)len;
     set_work(c, x);
-    if (store_block(c, x, bytes, len) != 0) {
+    st = store_data(c, x, &b, bytes, len, res);
+    if (st == BWC_SUBMIT_ERROR && !(x->status & BWC_INDEX_HAVE_DATA))
         free(bwc_map_del(&c->index, id.b, 32));
-        st = BWC_SUBMIT_ERROR;
-        goto out;
-    }
-    if (better(x, c->best))
-        c->best = x;
-    const char *reject = NULL;
-    if (activate_best_chain(c, &reject) != 0) {
-        bwc_fail(res, BWC_RESULT_ERROR, "storage");
-        st = BWC_SUBMIT_ERROR;
-        goto out;
-    }
-    if (x->status & BWC_INDEX_FAILED) {
-        bwc_fail(res, BWC_RESULT_INVALID, reject ? reject : "bad-block");
-        goto out;
-    }
-    bwc_result_ok(res);
-    st = BWC_SUBMIT_ACCEPTED;
 out:
     bwc_block_free(&b);
     return st;
@@ -629,7 +737,8 @@ static int write_genesis(bwc_chain *c, char *err, size_t errlen)
     bwc_overlay_to_batch(&o, batch);
     key_id(kb, BWC_K_BLOCK, &c->chain_id);
     bwc_batch_put(batch, kb, sizeof kb, bytes.data, bytes.len);
-    bwc_index x = {.id = c->chain_id, .header = g.header, .status = BWC_INDEX_VALID};
+    bwc_index x = {.id = c->chain_id, .header = g.header,
+                   .status = BWC_INDEX_VALID | BWC_INDEX_HAVE_DATA};
     x.size = (uint32_t)bytes.len;
     index_batch_put(batch, &x);
     if (o.failed || bwc_store_write(c->store, batch) != 0) {
@@ -707,6 +816,8 @@ static int load_index(bwc_chain *c, char *err, size_t errlen)
                 x->status |= BWC_INDEX_FAILED;
         }
         set_work(c, x);
+        if (x->status & BWC_INDEX_HAVE_DATA)
+            link_block(c, x);
     }
     free(all);
     return 0;
@@ -805,6 +916,7 @@ void bwc_chain_close(bwc_chain *c)
         free(v);
     bwc_map_free(&c->index);
     free(c->active);
+    free(c->unlinked);
     for (size_t i = 0; i < c->n_orphans; i++)
         free(c->orphans[i].bytes);
     memset(c, 0, sizeof *c);

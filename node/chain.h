@@ -24,8 +24,9 @@
 #include "node/store.h"
 
 enum {
-    BWC_INDEX_VALID = 1u << 0,  /* connected at least once: every rule held */
-    BWC_INDEX_FAILED = 1u << 1, /* broke a rule, or descends from such a block */
+    BWC_INDEX_VALID = 1u << 0,     /* connected at least once: every rule held */
+    BWC_INDEX_FAILED = 1u << 1,    /* broke a rule, or descends from such a block */
+    BWC_INDEX_HAVE_DATA = 1u << 2, /* the block itself is stored, not only its header */
 };
 
 typedef struct bwc_index {
@@ -37,6 +38,7 @@ typedef struct bwc_index {
     unsigned status;
     uint64_t sequence; /* arrival order: of equal work, the first seen wins */
     uint32_t n_txs, n_receipts, size;
+    int linked; /* in memory: this block and all its ancestors are stored */
 } bwc_index;
 
 /* Told about every block connected to or disconnected from the best chain, in order. */
@@ -63,7 +65,10 @@ typedef struct {
     bwc_map index;        /* id -> bwc_index * */
     bwc_index **active;   /* active[h]: the best chain's block at height h */
     size_t active_len, active_cap;
-    bwc_index *best; /* the candidate of most work */
+    bwc_index *best;        /* the linked candidate of most work: where the chain goes */
+    bwc_index *best_header; /* the header of most work, data or not: what sync aims at */
+    bwc_index **unlinked;   /* stored blocks waiting for an ancestor's data */
+    size_t n_unlinked, unlinked_cap;
     uint64_t next_sequence;
     bwc_orphan orphans[BWC_ORPHANS_MAX];
     size_t n_orphans;
@@ -111,6 +116,13 @@ typedef enum {
  * follow. id (may be NULL) gets the block id when it decoded. */
 bwc_submit_status bwc_chain_submit(bwc_chain *c, const unsigned char *bytes, size_t len,
                                    uint64_t now, bwc_hash *id, bwc_result *res);
+
+/* Takes a header ahead of its block (headers-first sync): checks it against its parent like a
+ * block's header and adds it to the tree without data. Returns BWC_SUBMIT_ACCEPTED (new),
+ * BWC_SUBMIT_DUPLICATE (known), BWC_SUBMIT_ORPHAN (parent unknown), BWC_SUBMIT_REJECTED (res
+ * says why) or BWC_SUBMIT_ERROR. id (may be NULL) gets its block id. */
+bwc_submit_status bwc_chain_accept_header(bwc_chain *c, const bwc_header *h, uint64_t now,
+                                          bwc_hash *id, bwc_result *res);
 
 /* Reads a stored block: raw bytes into raw (may be NULL) and the decoded block into b (may be
  * NULL; release with bwc_block_free). Returns 0, or -1. */

@@ -69,6 +69,10 @@ typedef struct bwc_node {
 uint64_t bwc_node_now(void);
 uint64_t bwc_node_now_ms(void);
 
+/* 1 while the node is catching up: its tip is behind the best header it knows of, or older
+ * than a day (Bitcoin Core's rule, with the chain's clock). */
+int bwc_node_in_ibd(const bwc_node *n);
+
 /* Submits a block and runs what follows a new tip (template refresh, -blocknotify). */
 bwc_submit_status bwc_node_submit_block(bwc_node *n, const unsigned char *bytes, size_t len,
                                         bwc_hash *id, bwc_result *res);

@@ -31,19 +31,18 @@ static json_t *getblockchaininfo(void *ctx, json_t *params, bwc_rpc_error *err)
     json_object_set_new(o, "engine",
                         json_string(n->params->engine == BWC_ENGINE_POW ? "pow" : "poa"));
     json_object_set_new(o, "blocks", json_integer((json_int_t)tip->height));
-    json_object_set_new(o, "headers", json_integer((json_int_t)n->chain.best->height));
+    json_object_set_new(o, "headers", json_integer((json_int_t)n->chain.best_header->height));
     json_object_set_new(o, "bestblockhash", bwc_rpc_hex(tip->id.b, 32));
     json_object_set_new(o, "chainwork", work_hex(tip->work));
     json_object_set_new(o, "time", json_integer((json_int_t)tip->header.time));
     json_object_set_new(o, "mediantime", json_integer((json_int_t)mtp_of(tip)));
     json_object_set_new(o, "finalized_height",
                         json_integer((json_int_t)bwc_chain_finalized_height(&n->chain)));
-    /* Without P2P the node knows of no better chain than its own best header. */
-    double progress = n->chain.best->height
-                          ? (double)tip->height / (double)n->chain.best->height
-                          : 1.0;
-    json_object_set_new(o, "verificationprogress", json_real(progress));
-    json_object_set_new(o, "initialblockdownload", json_boolean(tip != n->chain.best));
+    /* Progress against the best header known from peers: blocks, not work, as users read it. */
+    const bwc_index *goal = n->chain.best_header;
+    double progress = goal->height ? (double)tip->height / (double)goal->height : 1.0;
+    json_object_set_new(o, "verificationprogress", json_real(progress > 1.0 ? 1.0 : progress));
+    json_object_set_new(o, "initialblockdownload", json_boolean(bwc_node_in_ibd(n)));
     return o;
 }
 
