@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# test.sh: runs every bwc test: unit tests and build checks (make check), the unit tests again
-# under AddressSanitizer and UndefinedBehaviorSanitizer, and every fuzz target for a bounded
-# time. Ends with the line "N passed, N failed". Run after contrib/build.sh.
+# test.sh: runs every bwc test: unit tests and build checks (make check), the functional tests
+# (real bwcd processes driven over RPC), the unit tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and every fuzz target for a bounded time. Ends with the line
+# "N passed, N failed". Run after contrib/build.sh.
 #   FUZZ_SECONDS   seconds per fuzz target (default 20; 0 skips fuzzing)
 #   SKIP_SANITIZERS=1  skips the sanitizer build
+#   FUNCTIONAL=0   skips the functional tests (tests/functional/run.py, real bwcd processes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -44,6 +46,22 @@ if [ $rc -ne 0 ] && ! find tests -name '*.trs' | grep -q .; then
   failed=$((failed + 1)); failures+=("make check did not build")
 fi
 rm -f /tmp/bwc-check.$$
+
+if [ "${FUNCTIONAL:-1}" != 0 ]; then
+  echo "== functional tests"
+  out=$(python3 tests/functional/run.py --bindir "$top" 2>&1)
+  echo "$out" | grep -E '^functional '
+  passed=$((passed + $(echo "$out" | grep -c -E '^functional .*: ok$')))
+  nfail=$(echo "$out" | grep -c -E '^functional .*: FAILED$')
+  failed=$((failed + nfail))
+  if [ "$nfail" -ne 0 ]; then
+    echo "$out" | grep -vE '^functional ' | tail -120
+    failures+=("functional (see above)")
+  elif ! echo "$out" | grep -qE '^functional .*: ok$'; then
+    echo "$out" | tail -30
+    failed=$((failed + 1)); failures+=("functional tests did not run")
+  fi
+fi
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== unit tests under -fsanitize=address,undefined"

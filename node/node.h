@@ -69,8 +69,8 @@ typedef struct bwc_node {
 uint64_t bwc_node_now(void);
 uint64_t bwc_node_now_ms(void);
 
-/* 1 while the node is catching up: its tip is behind the best header it knows of, or older
- * than a day (Bitcoin Core's rule, with the chain's clock). */
+/* 1 while the node is catching up: its tip is more than 6 blocks behind the best header it
+ * knows of. (Not Bitcoin Core's "tip older than a day": a dev or PoA chain may rest for days.) */
 int bwc_node_in_ibd(const bwc_node *n);
 
 /* Submits a block and runs what follows a new tip (template refresh, -blocknotify). */
