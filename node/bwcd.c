@@ -54,6 +54,16 @@ static const bwc_arg_def options[] = {
     {"mineraddress", "<address>", 0, "Address paid by mined and generated blocks."},
     {"mineinterval", "<ms>", BWC_ARG_INT,
      "PoW with -mine: wait this long after a block before mining the next (default: 0)."},
+    {"listen", NULL, 0, "Accept P2P connections (default: 1; -nolisten to turn off)."},
+    {"bind", "<addr>", 0, "Listen for P2P connections on this IP address (default: 127.0.0.1)."},
+    {"port", "<port>", BWC_ARG_INT, "P2P port (default: the chain's)."},
+    {"connect", "<ip[:port]>", BWC_ARG_MULTI,
+     "Connect only to these peers (no address book, no other outbound connections)."},
+    {"addnode", "<ip[:port]>", BWC_ARG_MULTI,
+     "Keep a connection to this peer, besides the others."},
+    {"seednode", "<ip[:port]>", BWC_ARG_MULTI, "Learn peer addresses from this node first."},
+    {"maxconnections", "<n>", BWC_ARG_INT,
+     "Most P2P connections, inbound and outbound together (default: 125; 8 of them outbound)."},
     {"rpcbind", "<addr>[:port]", BWC_ARG_MULTI,
      "Listen for JSON-RPC on this address (default: 127.0.0.1 and ::1). A non-loopback "
      "address also needs -rpcallowip."},
@@ -134,12 +144,20 @@ bwc_submit_status bwc_node_submit_block(bwc_node *n, const unsigned char *bytes,
     bwc_submit_status st = bwc_chain_submit(&n->chain, bytes, len, bwc_node_now(), id, res);
     const bwc_index *after = bwc_chain_tip(&n->chain);
     if (after != before) {
-        bwc_log(BWC_LOG_INFO, "new best block at height %llu (%u txs, %u receipts)",
-                (unsigned long long)after->height, after->n_txs, after->n_receipts);
+        if (!bwc_node_in_ibd(n) || after->height % 1000 == 0)
+            bwc_log(BWC_LOG_INFO, "new best block at height %llu (%u txs, %u receipts)",
+                    (unsigned long long)after->height, after->n_txs, after->n_receipts);
+        bwc_node_announce(n, BWC_INV_BLOCK, &after->id);
         block_notify(n, &after->id);
         miner_refresh(n);
     }
     return st;
+}
+
+void bwc_node_announce(bwc_node *n, int kind, const bwc_hash *id)
+{
+    if (n->net_started)
+        bwc_net_announce(&n->net, (bwc_inv_kind)kind, id);
 }
 
 int bwc_node_produce(bwc_node *n, const bwc_pubkey *producer, uint64_t time, bwc_hash *id,
@@ -345,8 +363,14 @@ static json_t *rpc_getnetworkinfo(void *ctx, json_t *params, bwc_rpc_error *err)
     json_object_set_new(o, "version", json_string(BWC_NODE_VERSION));
     json_object_set_new(o, "subversion", json_string(BWC_NODE_USER_AGENT));
     json_object_set_new(o, "protocolversion", json_integer(BWC_PROTOCOL_VERSION));
-    json_object_set_new(o, "connections", json_integer(0));
-    json_object_set_new(o, "networkactive", json_boolean(0));
+    json_object_set_new(o, "connections", json_integer((json_int_t)(bwc_net_count(&n->net, 0) +
+                                                                     bwc_net_count(&n->net, 1))));
+    json_object_set_new(o, "connections_in", json_integer((json_int_t)bwc_net_count(&n->net, 1)));
+    json_object_set_new(o, "connections_out",
+                        json_integer((json_int_t)bwc_net_count(&n->net, 0)));
+    json_object_set_new(o, "networkactive", json_boolean(n->net_started));
+    json_object_set_new(o, "listening", json_boolean(n->net.listen));
+    json_object_set_new(o, "port", json_integer(n->net.port));
     json_object_set_new(o, "relayfee", json_integer((json_int_t)n->params->min_fee));
     json_object_set_new(o, "receiptfee", json_integer((json_int_t)n->params->receipt_fee));
     return o;
@@ -507,8 +531,34 @@ static int start_rpc(bwc_node *n, char *err, size_t errlen)
     bwc_rpc_register_chain(n);
     bwc_rpc_register_ledger(n);
     bwc_rpc_register_tx(n);
+    bwc_rpc_register_net(n);
     register_misc(n);
     return 0;
+}
+
+static int start_net(bwc_node *n, char *err, size_t errlen)
+{
+    int64_t port, maxconn;
+    if (bwc_args_get_int(n->args, "port", n->spec.p2p_port, 1, 65535, &port, err, errlen) != 0 ||
+        bwc_args_get_int(n->args, "maxconnections", 125, 0, 10000, &maxconn, err, errlen) != 0)
+        return -1;
+    bwc_net_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.listen = bwc_args_get_bool(n->args, "listen", 1);
+    cfg.bind = bwc_args_get(n->args, "bind", NULL);
+    cfg.port = (uint16_t)port;
+    cfg.connect = bwc_args_get_all(n->args, "connect", &cfg.n_connect);
+    cfg.addnode = bwc_args_get_all(n->args, "addnode", &cfg.n_addnode);
+    cfg.seednode = bwc_args_get_all(n->args, "seednode", &cfg.n_seednode);
+    cfg.max_outbound = maxconn < BWC_NET_MAX_OUTBOUND ? (size_t)maxconn : BWC_NET_MAX_OUTBOUND;
+    cfg.max_inbound = (size_t)maxconn - cfg.max_outbound;
+    int rc = bwc_net_start(&n->net, n, &cfg, err, errlen);
+    free((void *)cfg.connect);
+    free((void *)cfg.addnode);
+    free((void *)cfg.seednode);
+    if (rc == 0)
+        n->net_started = 1;
+    return rc;
 }
 
 static int run(bwc_node *n, int argc, char **argv)
@@ -611,6 +661,8 @@ static int run(bwc_node *n, int argc, char **argv)
         if (!n->produce_timer || event_add(n->produce_timer, &tick) != 0)
             return fail("%s", "cannot start block production");
     }
+    if (start_net(n, err, sizeof err) != 0)
+        return fail("%s", err);
     n->start_time = bwc_node_now();
     bwc_rpc_server_set_warmup(n->rpc, NULL);
     bwc_log(BWC_LOG_INFO, "ready: JSON-RPC on port %u", (unsigned)bwc_rpc_server_port(n->rpc));
@@ -622,6 +674,8 @@ static int run(bwc_node *n, int argc, char **argv)
 static void shutdown_node(bwc_node *n)
 {
     miner_stop(n);
+    if (n->net_started)
+        bwc_net_stop(&n->net);
     if (n->produce_timer)
         event_free(n->produce_timer);
     bwc_rpc_server_stop(n->rpc);

@@ -18,6 +18,7 @@ void bwc_mempool_init(bwc_mempool *m, bwc_chain *chain, size_t max_bytes)
     bwc_map_init(&m->txs);
     bwc_map_init(&m->by_nonce);
     bwc_map_init(&m->receipts);
+    bwc_map_init(&m->by_rid);
 }
 
 static void nonce_key(unsigned char k[40], const bwc_pubkey *from, uint64_t nonce)
@@ -50,6 +51,7 @@ void bwc_mempool_free(bwc_mempool *m)
     bwc_map_free(&m->txs);
     bwc_map_free(&m->by_nonce);
     bwc_map_free(&m->receipts);
+    bwc_map_free(&m->by_rid);
 }
 
 static void tx_remove(bwc_mempool *m, bwc_mempool_tx *e)
@@ -160,6 +162,21 @@ static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from)
     bwc_overlay_free(&o);
 }
 
+/* What the body moves out of the sender's balance on top of the fee (as in consensus/state.c). */
+static uint64_t tx_spend(const bwc_tx *tx)
+{
+    switch (tx->type) {
+    case BWC_TX_TRANSFER:
+        return tx->body.transfer.amount;
+    case BWC_TX_CHANNEL_OPEN:
+        return tx->body.channel_open.deposit;
+    case BWC_TX_SPONSOR:
+        return tx->body.sponsor.amount;
+    default:
+        return 0;
+    }
+}
+
 /* a pays a lower fee per byte than b. */
 static int lower_rate(const bwc_mempool_tx *a, const bwc_mempool_tx *b)
 {
@@ -222,8 +239,16 @@ int bwc_mempool_add_tx(bwc_mempool *m, const unsigned char *bytes, size_t len, u
         if (!bwc_amount_add(&need, old->tx.fee, p->min_fee) || tx.fee < need)
             return bwc_fail(res, BWC_RESULT_INVALID, "mempool-replacement-fee-too-low");
     }
-    if (check_in_sequence(m, &tx, &txid, res) == 0)
+    int in_seq = check_in_sequence(m, &tx, &txid, res);
+    if (in_seq == 0)
         return 0;
+    /* A future transaction cannot be applied yet, but it must at least be payable from the
+     * sender's balance (its own transactions never raise it): else any key, funded or not, could
+     * fill the pool for free with transactions claiming any fee, and eviction by fee rate would
+     * then push out every honest one. */
+    uint64_t spend;
+    if (in_seq < 0 && (!bwc_amount_add(&spend, tx.fee, tx_spend(&tx)) || acc.balance < spend))
+        return bwc_fail(res, BWC_RESULT_INVALID, "bad-tx-insufficient-funds");
     bwc_mempool_tx *e = calloc(1, sizeof *e);
     unsigned char *copy = malloc(len);
     if (!e || !copy) {
@@ -320,12 +345,24 @@ int bwc_mempool_add_receipt(bwc_mempool *m, const unsigned char *bytes, size_t l
     }
     memcpy(copy, bytes, len);
     *e = (bwc_mempool_receipt){rid, r, copy, len};
-    if (old)
+    if (old) {
+        bwc_map_del(&m->by_rid, old->rid.b, 32);
         receipt_free(old);
+    }
+    if (bwc_map_put(&m->by_rid, rid.b, 32, e) != 0) {
+        bwc_map_del(&m->receipts, k, kl);
+        receipt_free(e);
+        return bwc_fail(res, BWC_RESULT_ERROR, "out-of-memory");
+    }
     bwc_log_debug(BWC_LOG_RECEIPTS, "pooled a receipt (seq %llu, amount %llu)",
                   (unsigned long long)r.seq, (unsigned long long)r.amount);
     bwc_result_ok(res);
     return 1;
+}
+
+const bwc_mempool_receipt *bwc_mempool_get_receipt(const bwc_mempool *m, const bwc_hash *rid)
+{
+    return bwc_map_get(&m->by_rid, rid->b, 32);
 }
 
 /* ---- templates ---- */
@@ -424,6 +461,15 @@ void bwc_mempool_block_connected(bwc_mempool *m, const bwc_block *b)
         if (e)
             tx_remove(m, e);
     }
+    /* Senders to re-check, each once: the block's, and those with a pooled transaction that
+     * can stop applying without its sender doing anything: a content_register whose id another
+     * sender registered, a channel_open or sponsor whose expiry the new height has reached.
+     * Left in the pool, such a transaction would hold back its sender's later ones until it
+     * expired (templates skip it, so nothing after it could be mined). */
+    bwc_map senders;
+    bwc_map_init(&senders);
+    for (size_t i = 0; i < b->n_txs; i++)
+        bwc_map_put(&senders, b->txs[i].from.b, 32, &b->txs[i]);
     /* Transactions whose nonce the block used up, and old ones that never made it. */
     bwc_state_view base = bwc_chain_view(m->chain);
     const unsigned char *k;
@@ -434,17 +480,29 @@ void bwc_mempool_block_connected(bwc_mempool *m, const bwc_block *b)
         bwc_account acc;
         if (bwc_state_account(&base, &e->tx.from, &acc) < 0)
             continue;
-        if (e->tx.nonce < acc.nonce || e->time + TX_EXPIRY_SECONDS < b->header.time)
+        if (e->tx.nonce < acc.nonce || e->time + TX_EXPIRY_SECONDS < b->header.time) {
             tx_remove(m, e);
+            continue;
+        }
+        if (e->tx.type == BWC_TX_CONTENT_REGISTER || e->tx.type == BWC_TX_CHANNEL_OPEN ||
+            e->tx.type == BWC_TX_SPONSOR)
+            bwc_map_put(&senders, e->tx.from.b, 32, e);
     }
-    for (size_t i = 0; i < b->n_txs; i++)
-        revalidate_sender(m, &b->txs[i].from);
+    /* revalidate_sender removes entries of m->txs, never of senders: iterating it is safe. An
+     * allocation that failed above only skips a sender's re-check until the next block. */
+    for (size_t i = 0; bwc_map_next(&senders, &i, &k, &kl, &v);) {
+        bwc_pubkey from;
+        memcpy(from.b, k, 32);
+        revalidate_sender(m, &from);
+    }
+    bwc_map_free(&senders);
     /* Receipts the block settled, or that can no longer settle. */
     for (size_t i = 0; bwc_map_next(&m->receipts, &i, &k, &kl, &v);) {
         bwc_mempool_receipt *e = v;
         bwc_result res;
         if (!check_receipt(m, &e->r, &e->rid, &accept_all, &res)) {
             bwc_map_del(&m->receipts, k, kl);
+            bwc_map_del(&m->by_rid, e->rid.b, 32);
             receipt_free(e);
         }
     }

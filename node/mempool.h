@@ -2,7 +2,8 @@
  *
  * Transactions: at most one per (sender, nonce); a sender's transactions form a sequence from
  * its account nonce, with gaps of at most BWC_MEMPOOL_NONCE_GAP; a transaction that continues
- * the sequence is checked against the tip's state with its predecessors applied; one at the
+ * the sequence is checked against the tip's state with its predecessors applied, one after a
+ * gap (a future transaction) only for being payable from the sender's balance; one at the
  * same nonce replaces the old one when it pays at least min_fee more (replace-by-fee). When the
  * pool is over its byte limit the lowest fee rate among the last transactions of each sender is
  * evicted. Receipts: the newest valid receipt per channel, or per (pool, consumer, relay). */
@@ -40,6 +41,7 @@ typedef struct {
     bwc_map txs;      /* txid -> bwc_mempool_tx * */
     bwc_map by_nonce; /* from || u64be nonce -> the same */
     bwc_map receipts; /* lane -> bwc_mempool_receipt * */
+    bwc_map by_rid;   /* receipt id -> the same */
     size_t bytes, max_bytes;
 } bwc_mempool;
 
@@ -58,6 +60,8 @@ int bwc_mempool_add_receipt(bwc_mempool *m, const unsigned char *bytes, size_t l
                             bwc_hash *rid, bwc_result *res);
 
 const bwc_mempool_tx *bwc_mempool_get(const bwc_mempool *m, const bwc_hash *txid);
+/* The pooled receipt with this receipt id, or NULL. */
+const bwc_mempool_receipt *bwc_mempool_get_receipt(const bwc_mempool *m, const bwc_hash *rid);
 static inline size_t bwc_mempool_size(const bwc_mempool *m)
 {
     return bwc_map_size(&m->txs);
@@ -70,7 +74,9 @@ static inline size_t bwc_mempool_size(const bwc_mempool *m)
 int bwc_mempool_fill(bwc_mempool *m, bwc_overlay *o, bwc_block_ctx *ctx, size_t max_body,
                      bwc_block *b);
 
-/* Chain listener callbacks: remove what a block confirmed; take back what a disconnected block
+/* Chain listener callbacks: remove what a block confirmed, what its nonces used up and what no
+ * longer applies (re-checking the block's senders and those whose content_register, channel_open
+ * or sponsor can be invalidated by others or by the height); take back what a disconnected block
  * held. */
 void bwc_mempool_block_connected(bwc_mempool *m, const bwc_block *b);
 void bwc_mempool_block_disconnected(bwc_mempool *m, const bwc_block *b, uint64_t now);

@@ -12,6 +12,7 @@
 #include "common/args.h"
 #include "node/chain.h"
 #include "node/mempool.h"
+#include "node/net.h"
 #include "node/rpcserver.h"
 #include "node/store.h"
 
@@ -63,6 +64,8 @@ typedef struct bwc_node {
     const char *blocknotify;
     struct event *sig_events[3];
     int stopping;
+    bwc_net net;
+    int net_started;
 } bwc_node;
 
 /* Wall clock in unix seconds and milliseconds (the node's only clock). */
@@ -87,6 +90,10 @@ int bwc_node_produce(bwc_node *n, const bwc_pubkey *producer, uint64_t time, bwc
 void bwc_rpc_register_chain(bwc_node *n);
 void bwc_rpc_register_ledger(bwc_node *n);
 void bwc_rpc_register_tx(bwc_node *n);
+void bwc_rpc_register_net(bwc_node *n);
+
+/* Tells peers about an object the node accepted (a no-op without P2P). */
+void bwc_node_announce(bwc_node *n, int kind, const bwc_hash *id);
 
 /* Parameter helpers for handlers: each returns 0, or -1 with err filled (RPC_TYPE_ERROR for a
  * wrong JSON type, RPC_INVALID_ADDRESS_OR_KEY / RPC_INVALID_PARAMETER for a bad value).

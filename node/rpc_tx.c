@@ -211,7 +211,10 @@ static json_t *sendrawtransaction(void *ctx, json_t *params, bwc_rpc_error *err)
     bwc_result res;
     int ok = bwc_mempool_add_tx(&n->mempool, bytes, len, bwc_node_now(), &txid, &res);
     free(bytes);
-    return ok ? bwc_rpc_hex(txid.b, 32) : refused(&res, "TX", err);
+    if (!ok)
+        return refused(&res, "TX", err);
+    bwc_node_announce(n, BWC_INV_TX, &txid);
+    return bwc_rpc_hex(txid.b, 32);
 }
 
 static json_t *sendrawreceipt(void *ctx, json_t *params, bwc_rpc_error *err)
@@ -225,7 +228,10 @@ static json_t *sendrawreceipt(void *ctx, json_t *params, bwc_rpc_error *err)
     bwc_result res;
     int ok = bwc_mempool_add_receipt(&n->mempool, bytes, len, &rid, &res);
     free(bytes);
-    return ok ? bwc_rpc_hex(rid.b, 32) : refused(&res, "receipt", err);
+    if (!ok)
+        return refused(&res, "receipt", err);
+    bwc_node_announce(n, BWC_INV_RECEIPT, &rid);
+    return bwc_rpc_hex(rid.b, 32);
 }
 
 static json_t *getmempoolinfo(void *ctx, json_t *params, bwc_rpc_error *err)
