@@ -25,7 +25,7 @@ export UBSAN_OPTIONS
 
 # target:max_len. Lengths cover each decoder's limit plus room to cross it; the manifest's
 # real limit (about 8.5 MiB) makes runs far too slow, so 1 MiB.
-targets="cbor:4096 tx:4096 receipt:512 header:600 block:65536 manifest:1048576 chainspec:16384"
+targets="cbor:4096 tx:4096 receipt:512 header:600 block:65536 manifest:1048576 chainspec:16384 p2pmsg:65536"
 
 failed=0
 ran=0
