@@ -887,6 +887,84 @@ int bwc_state_apply_receipt(const bwc_state_view *v, bwc_block_ctx *ctx, const b
     return 1;
 }
 
+/* --- A relay's view of a receipt. --- */
+
+int bwc_receipt_check_offchain(const bwc_state_view *v, const bwc_params *params,
+                               const bwc_hash *chain_id, const secp256k1_context *secp,
+                               uint64_t height, const bwc_pubkey *relay, const bwc_receipt *r,
+                               const bwc_hash *rid, bwc_receipt_terms *terms, bwc_result *res)
+{
+    bwc_block_ctx ctx;
+    bwc_pubkey none;
+    uint64_t ceiling;
+    state_key k;
+    memset(&none, 0, sizeof none);
+    memset(terms, 0, sizeof *terms);
+    bwc_state_begin_block(&ctx, params, chain_id, secp, NULL, height, &none);
+    key_id(&k, r->is_pool ? BWC_STATE_POOL : BWC_STATE_CHANNEL, r->channel.b);
+    if (!r->is_pool) {
+        bwc_channel c;
+        int found = load(v, &k, &CHANNEL, &c, res);
+        if (found < 0)
+            return 0;
+        if (!found)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-unknown-channel");
+        if (c.closed != 0 || past_settle_window(&ctx, c.expiry))
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-closed");
+        if (memcmp(&c.relay, relay, 32) != 0)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-wrong-relay");
+        if (r->has_ticket)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-ticket-unexpected");
+        if (r->amount > c.deposit)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-over-deposit");
+        terms->price = c.price;
+        terms->limit = c.deposit;
+        terms->expiry = c.expiry;
+        terms->claimed = c.claimed;
+        terms->seq = c.seq;
+        terms->consumer = c.consumer;
+    } else {
+        bwc_pool p;
+        int found = load(v, &k, &POOL, &p, res);
+        if (found < 0)
+            return 0;
+        if (!found)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-unknown-channel");
+        if (p.closed != 0 || past_settle_window(&ctx, p.expiry))
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-closed");
+        if (memcmp(&r->relay, relay, 32) != 0)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-wrong-relay");
+        if (!check_ticket(&ctx, &p, r, res))
+            return 0;
+        bwc_lane lane;
+        uint64_t total;
+        key_lane(&k, &r->channel, &r->consumer, &r->relay);
+        if (load(v, &k, &LANE, &lane, res) < 0)
+            return 0;
+        key_claimed(&k, &r->channel, &r->consumer);
+        if (load_uint(v, &k, &total, res) < 0)
+            return 0;
+        /* What this consumer drew through other relays is already spent from its cap. */
+        uint64_t room = total - lane.claimed <= p.per_consumer_cap
+                            ? p.per_consumer_cap - (total - lane.claimed)
+                            : 0;
+        if (r->amount > room)
+            return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-over-cap");
+        terms->price = p.price;
+        terms->limit = room;
+        terms->expiry = p.expiry;
+        terms->claimed = lane.claimed;
+        terms->seq = lane.seq;
+        terms->consumer = r->consumer;
+    }
+    if (bwc_receipt_max_amount(r->bytes, terms->price, &ceiling) && r->amount > ceiling)
+        return bwc_fail(res, BWC_RESULT_INVALID, "bad-receipt-over-price");
+    if (!check_sig(&ctx, &terms->consumer, rid, &r->consumer_sig, "bad-receipt-consumer-sig", res))
+        return 0;
+    bwc_result_ok(res);
+    return 1;
+}
+
 /* --- End of block. --- */
 
 static int refund_channel(const bwc_state_view *v, const bwc_block_ctx *ctx, const bwc_hash *id,

@@ -200,6 +200,32 @@ int bwc_state_apply_receipt(const bwc_state_view *v, bwc_block_ctx *ctx, const b
  * height). Returns 1, or 0 with res set. */
 int bwc_state_end_block(const bwc_state_view *v, bwc_block_ctx *ctx, bwc_result *res);
 
+/* What a channel or pool promises the relay serving it, as bwc_receipt_check_offchain found. */
+typedef struct {
+    uint64_t price;   /* units per MiB */
+    uint64_t limit;   /* the most an amount may reach: deposit, or the consumer's room in the
+                         pool's cap (the pool's balance may still run out before settlement) */
+    uint64_t expiry;  /* receipts settle until expiry + settle_window */
+    uint64_t claimed; /* settled on chain so far (the channel's, or this lane's) */
+    uint64_t seq;     /* the chain's seq for the channel or lane */
+    bwc_pubkey consumer;
+} bwc_receipt_terms;
+
+/* The checks a relay makes on a consumer-signed receipt (PROTOCOL.md §8) against the state v
+ * at height (the next block's): everything that makes it impossible to ever settle. The
+ * channel (or pool) exists, is within its settle window, names relay as its relay, the ticket
+ * rules (pools), amount <= deposit (channel) or <= the consumer's remaining cap (pool),
+ * amount <= ceil(bytes * price / 2^20), and consumer_sig (inline, with secp). Not checked:
+ * relay_sig, seq and bytes against the chain, receipt_fee (an early receipt may claim less
+ * than one fee: it is only settled once it grows). Returns 1 with terms filled, or 0 with res:
+ * bad-receipt-unknown-channel, bad-receipt-closed, bad-receipt-wrong-relay,
+ * bad-receipt-ticket-*, bad-receipt-over-deposit, bad-receipt-over-cap, bad-receipt-over-price,
+ * bad-receipt-consumer-sig (or BWC_RESULT_ERROR state-storage / state-corrupt). */
+int bwc_receipt_check_offchain(const bwc_state_view *v, const bwc_params *params,
+                               const bwc_hash *chain_id, const secp256k1_context *secp,
+                               uint64_t height, const bwc_pubkey *relay, const bwc_receipt *r,
+                               const bwc_hash *rid, bwc_receipt_terms *terms, bwc_result *res);
+
 /* Readers for queries. Each returns 1 (found), 0 (absent: *out zeroed; an absent account reads
  * as all zero) or -1 (storage error or a record that does not decode). */
 int bwc_state_account(const bwc_state_view *v, const bwc_pubkey *who, bwc_account *out);
