@@ -833,7 +833,8 @@ static int wipe_entry(void *ctx, const unsigned char *key, size_t klen, const un
 {
     (void)val, (void)vlen;
     wipe_ctx *w = ctx;
-    if (key[0] != BWC_K_BLOCK && key[0] != BWC_K_INDEX && memcmp(key, META_CHAIN, klen) != 0) {
+    int chain_id = klen == strlen(META_CHAIN) && memcmp(key, META_CHAIN, klen) == 0;
+    if (key[0] != BWC_K_BLOCK && key[0] != BWC_K_INDEX && !chain_id) {
         bwc_batch_del(w->batch, key, klen);
         w->n++;
     }
