@@ -54,14 +54,76 @@ void bwc_mempool_free(bwc_mempool *m)
     bwc_map_free(&m->by_rid);
 }
 
-static void tx_remove(bwc_mempool *m, bwc_mempool_tx *e)
+/* Takes e out of both indexes and the byte count; the caller keeps or frees it. */
+static void tx_detach(bwc_mempool *m, bwc_mempool_tx *e)
 {
     unsigned char k[40];
     nonce_key(k, &e->tx.from, e->tx.nonce);
     bwc_map_del(&m->by_nonce, k, sizeof k);
     bwc_map_del(&m->txs, e->txid.b, 32);
     m->bytes -= e->len;
+}
+
+static void tx_remove(bwc_mempool *m, bwc_mempool_tx *e)
+{
+    tx_detach(m, e);
     tx_free(e);
+}
+
+/* Puts e (not in the pool; its (sender, nonce) free) into both indexes. Returns 0, or -1 when
+ * out of memory, with e freed. */
+static int tx_attach(bwc_mempool *m, bwc_mempool_tx *e)
+{
+    unsigned char k[40];
+    nonce_key(k, &e->tx.from, e->tx.nonce);
+    if (bwc_map_put(&m->txs, e->txid.b, 32, e) != 0) {
+        tx_free(e);
+        return -1;
+    }
+    if (bwc_map_put(&m->by_nonce, k, sizeof k, e) != 0) {
+        bwc_map_del(&m->txs, e->txid.b, 32);
+        tx_free(e);
+        return -1;
+    }
+    m->bytes += e->len;
+    return 0;
+}
+
+/* Entries taken out of the pool while a new transaction is admitted, so that a refusal can put
+ * them back. */
+typedef struct {
+    bwc_mempool_tx **v;
+    size_t n, cap;
+} tx_list;
+
+/* Detaches e into l; when l cannot grow, e is dropped for good (freed). */
+static void tx_list_take(bwc_mempool *m, tx_list *l, bwc_mempool_tx *e)
+{
+    tx_detach(m, e);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        bwc_mempool_tx **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            tx_free(e);
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
+}
+
+/* Puts every entry of l back (restore) or frees them, and releases l. */
+static void tx_list_finish(bwc_mempool *m, tx_list *l, int restore)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (!restore)
+            tx_free(l->v[i]);
+        else if (tx_attach(m, l->v[i]) != 0)
+            bwc_log_debug(BWC_LOG_MEMPOOL, "out of memory: a transaction could not be restored");
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
 }
 
 static bwc_mempool_tx *at_nonce(const bwc_mempool *m, const bwc_pubkey *from, uint64_t nonce)
@@ -133,8 +195,9 @@ out:
 }
 
 /* After a replacement or a block: drops the sender's transactions that no longer apply in
- * sequence from its account nonce, and the ones behind them. */
-static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from)
+ * sequence from its account nonce, and the ones behind them (into taken when non-NULL, else
+ * freed). */
+static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from, tx_list *taken)
 {
     bwc_state_view base = bwc_chain_view(m->chain);
     bwc_account acc;
@@ -153,7 +216,9 @@ static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from)
                           r.reject);
             for (uint64_t k = n; k <= n + BWC_MEMPOOL_NONCE_GAP; k++) {
                 bwc_mempool_tx *d = at_nonce(m, from, k);
-                if (d)
+                if (d && taken)
+                    tx_list_take(m, taken, d);
+                else if (d)
                     tx_remove(m, d);
             }
             break;
@@ -258,27 +323,31 @@ int bwc_mempool_add_tx(bwc_mempool *m, const unsigned char *bytes, size_t len, u
     }
     memcpy(copy, bytes, len);
     *e = (bwc_mempool_tx){txid, tx, copy, len, now};
+    /* Everything that leaves the pool on the way (the replaced transaction, followers it no
+     * longer pays for, evicted ones) is kept aside until the outcome is known: a refused
+     * transaction leaves the pool as it found it. */
+    tx_list taken = {NULL, 0, 0};
     if (old)
-        tx_remove(m, old);
-    unsigned char kn[40];
-    nonce_key(kn, &tx.from, tx.nonce);
-    if (bwc_map_put(&m->txs, txid.b, 32, e) != 0 || bwc_map_put(&m->by_nonce, kn, 40, e) != 0) {
-        bwc_map_del(&m->txs, txid.b, 32);
-        tx_free(e);
+        tx_list_take(m, &taken, old);
+    if (tx_attach(m, e) != 0) {
+        tx_list_finish(m, &taken, 1);
         return bwc_fail(res, BWC_RESULT_ERROR, "out-of-memory");
     }
-    m->bytes += len;
     if (old)
-        revalidate_sender(m, &tx.from);
-    while (m->bytes > m->max_bytes) {
+        revalidate_sender(m, &tx.from, &taken);
+    int stays = bwc_mempool_get(m, &txid) != NULL; /* a stale predecessor can drop it */
+    while (stays && m->bytes > m->max_bytes) {
         bwc_mempool_tx *w = eviction_candidate(m);
         if (!w)
             break;
-        int self = memcmp(&w->txid, &txid, 32) == 0;
-        tx_remove(m, w);
-        if (self)
+        if (w == e) {
+            tx_remove(m, e);
+            tx_list_finish(m, &taken, 1);
             return bwc_fail(res, BWC_RESULT_INVALID, "mempool-full");
+        }
+        tx_list_take(m, &taken, w);
     }
+    tx_list_finish(m, &taken, 0);
     bwc_log_debug(BWC_LOG_MEMPOOL, "accepted a %s transaction (%zu bytes, fee %llu)",
                   bwc_tx_type_name(tx.type), len, (unsigned long long)tx.fee);
     bwc_result_ok(res);
@@ -493,7 +562,7 @@ void bwc_mempool_block_connected(bwc_mempool *m, const bwc_block *b)
     for (size_t i = 0; bwc_map_next(&senders, &i, &k, &kl, &v);) {
         bwc_pubkey from;
         memcpy(from.b, k, 32);
-        revalidate_sender(m, &from);
+        revalidate_sender(m, &from, NULL);
     }
     bwc_map_free(&senders);
     /* Receipts the block settled, or that can no longer settle. */
