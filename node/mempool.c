@@ -214,8 +214,11 @@ static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from, tx_list *t
         if (!bwc_state_apply_tx(&v, &ctx, &e->tx, &e->txid, &r)) {
             bwc_log_debug(BWC_LOG_MEMPOOL, "dropping a transaction that no longer applies: %s",
                           r.reject);
-            for (uint64_t k = n; k <= n + BWC_MEMPOOL_NONCE_GAP; k++) {
+            /* Everything behind it goes too: the rest of the unbroken run and whatever
+             * floats within BWC_MEMPOOL_NONCE_GAP of its end. */
+            for (uint64_t k = n, misses = 0; misses <= BWC_MEMPOOL_NONCE_GAP; k++) {
                 bwc_mempool_tx *d = at_nonce(m, from, k);
+                misses = d ? 0 : misses + 1;
                 if (d && taken)
                     tx_list_take(m, taken, d);
                 else if (d)
@@ -296,7 +299,13 @@ int bwc_mempool_add_tx(bwc_mempool *m, const unsigned char *bytes, size_t len, u
         return bwc_fail(res, BWC_RESULT_ERROR, "state-storage");
     if (tx.nonce < acc.nonce)
         return bwc_fail(res, BWC_RESULT_INVALID, "bad-tx-nonce");
-    if (tx.nonce - acc.nonce > BWC_MEMPOOL_NONCE_GAP)
+    /* The gap counts from the end of the sender's unbroken pooled sequence, so a long run of
+     * transactions (a disconnected block's, say) re-enters in order; only what floats beyond
+     * it, unable to be mined yet, is bounded. */
+    uint64_t next = acc.nonce;
+    while (next < tx.nonce && at_nonce(m, &tx.from, next))
+        next++;
+    if (tx.nonce - next > BWC_MEMPOOL_NONCE_GAP)
         return bwc_fail(res, BWC_RESULT_INVALID, "mempool-nonce-gap");
     bwc_mempool_tx *old = at_nonce(m, &tx.from, tx.nonce);
     if (old) {

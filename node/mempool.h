@@ -1,7 +1,8 @@
 /* mempool.h: transactions and receipts waiting for a block.
  *
  * Transactions: at most one per (sender, nonce); a sender's transactions form a sequence from
- * its account nonce, with gaps of at most BWC_MEMPOOL_NONCE_GAP; a transaction that continues
+ * its account nonce, and one may float at most BWC_MEMPOOL_NONCE_GAP nonces beyond the end of
+ * that unbroken sequence; a transaction that continues
  * the sequence is checked against the tip's state with its predecessors applied, one after a
  * gap (a future transaction) only for being payable from the sender's balance; one at the
  * same nonce replaces the old one when it pays at least min_fee more (replace-by-fee). When the

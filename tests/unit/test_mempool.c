@@ -484,6 +484,31 @@ static void test_nonce_rules(void **state)
     fixture_free(f);
 }
 
+/* The gap counts from the end of the unbroken pooled run: a sender may queue a run longer than
+ * the gap (a disconnected block's transactions come back this way), but not float beyond it. */
+static void test_long_run(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new(0);
+    const uint64_t run = 2 * BWC_MEMPOOL_NONCE_GAP + 5;
+    for (uint64_t i = 0; i < run; i++) {
+        bwc_tx t = transfer(f, 1, i, 5, 10 + i);
+        assert_string_equal(submit(f, &t), "");
+    }
+    assert_int_equal(bwc_mempool_size(&f->pool), run);
+    bwc_tx far = transfer(f, 1, run + BWC_MEMPOOL_NONCE_GAP + 1, 5, 1);
+    assert_string_equal(submit(f, &far), "mempool-nonce-gap");
+    bwc_tx edge = transfer(f, 1, run + BWC_MEMPOOL_NONCE_GAP, 5, 1);
+    assert_string_equal(submit(f, &edge), "");
+    bwc_block b;
+    mine(f, &b);
+    assert_int_equal(b.n_txs, run);
+    bwc_block_free(&b);
+    assert_int_equal(account(f, 1).nonce, run);
+    assert_int_equal(bwc_mempool_size(&f->pool), 1);
+    fixture_free(f);
+}
+
 /* A future transaction waits in the pool, stays out of templates while its predecessors are
  * missing, and is mined in order once they arrive. */
 static void test_future_tx_held_then_mined(void **state)
@@ -1045,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_accept_and_duplicate),
         cmocka_unit_test(test_reject_sig_fee_malformed),
         cmocka_unit_test(test_nonce_rules),
+        cmocka_unit_test(test_long_run),
         cmocka_unit_test(test_future_tx_held_then_mined),
         cmocka_unit_test(test_insufficient_funds_in_sequence),
         cmocka_unit_test(test_replace_by_fee),
