@@ -26,6 +26,7 @@ struct bwc_args {
     size_t n_defs;
     entry *e;
     size_t n, cap;
+    char section[32]; /* set by bwc_args_set_chain: the chain whose section applies */
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -335,6 +336,8 @@ int bwc_args_read_config(bwc_args *a, int ignore_unknown, char *err, size_t errl
 /* The chain chosen without consulting sections (they depend on it). */
 static const char *chain_of(const bwc_args *a)
 {
+    if (a->section[0])
+        return a->section;
     const char *top = NULL, *cmd = NULL;
     for (size_t i = 0; i < a->n; i++) {
         if (strcmp(a->defs[a->e[i].def].name, "chain") != 0)
@@ -350,6 +353,14 @@ static const char *chain_of(const bwc_args *a)
 const char *bwc_args_chain(const bwc_args *a)
 {
     return chain_of(a);
+}
+
+int bwc_args_set_chain(bwc_args *a, const char *chain)
+{
+    if (!valid_section(chain))
+        return -1;
+    snprintf(a->section, sizeof a->section, "%s", chain);
+    return 0;
 }
 
 /* Source level of entry e for the selected chain: 0 command line, 1 chain section, 2 top of

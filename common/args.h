@@ -85,6 +85,10 @@ const char **bwc_args_get_all(const bwc_args *a, const char *name, size_t *n);
  * else "main". Belongs to a. */
 const char *bwc_args_chain(const bwc_args *a);
 
+/* Makes chain the selected one from now on (a program that ran a -chainspec file names its
+ * chain after it): its config section applies. Returns 0, or -1 for a bad name. */
+int bwc_args_set_chain(bwc_args *a, const char *chain);
+
 /* Writes the data directory to out (outlen bytes): -datadir made absolute (it must exist and
  * be a directory), else $HOME/.bwc, which is created (mode 0700) when create is set. Returns
  * 0, or -1 with err. */

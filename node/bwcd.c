@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -35,7 +36,8 @@ static const bwc_arg_def options[] = {
      "Configuration file, relative to the data directory (default: bwc.conf)."},
     {"datadir", "<dir>", BWC_ARG_CMDLINE_ONLY,
      "Data directory (default: ~/.bwc). Each chain keeps its files in <datadir>/<chain>."},
-    {"chain", "<name>", 0, "Chain: main (default), test or dev."},
+    {"chain", "<name>", 0,
+     "Chain: main (default), test, dev or poa-example (the built-in chainspecs)."},
     {"chainspec", "<file>", 0,
      "Run the network described by this chainspec file instead of a built-in chain."},
     {"daemon", NULL, 0, "Run in the background."},
@@ -61,7 +63,8 @@ static const bwc_arg_def options[] = {
      "Connect only to these peers (no address book, no other outbound connections)."},
     {"addnode", "<ip[:port]>", BWC_ARG_MULTI,
      "Keep a connection to this peer, besides the others."},
-    {"seednode", "<ip[:port]>", BWC_ARG_MULTI, "Learn peer addresses from this node first."},
+    {"seednode", "<ip[:port]>", BWC_ARG_MULTI,
+     "Add this node to the address book, where outbound connections are chosen from."},
     {"maxconnections", "<n>", BWC_ARG_INT,
      "Most P2P connections, inbound and outbound together (default: 125; 8 of them outbound)."},
     {"rpcbind", "<addr>[:port]", BWC_ARG_MULTI,
@@ -561,10 +564,27 @@ static int start_net(bwc_node *n, char *err, size_t errlen)
     return rc;
 }
 
+static int lock_chaindir(bwc_node *n, char *err, size_t errlen)
+{
+    char path[BWC_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/.lock", n->chaindir);
+    n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (n->lock_fd < 0) {
+        snprintf(err, errlen, "cannot open %.900s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(n->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "%.900s is in use by another bwcd", n->chaindir);
+        return -1;
+    }
+    return 0;
+}
+
 static int run(bwc_node *n, int argc, char **argv)
 {
     char err[1024];
     int first;
+    n->start_time = bwc_node_now();
     if (bwc_args_parse_cmdline(n->args, argc, argv, &first, err, sizeof err) != 0)
         return fail("%s (see bwcd -help)", err);
     if (bwc_args_get_bool(n->args, "help", 0)) {
@@ -588,6 +608,9 @@ static int run(bwc_node *n, int argc, char **argv)
     if (rc != 0)
         return fail("%s", err);
     n->params = &n->spec.params;
+    /* A -chainspec network reads the bwc.conf section of its own name. */
+    if (specfile && bwc_args_set_chain(n->args, n->spec.name) != 0)
+        return fail("chainspec name '%s' cannot name a config section", n->spec.name);
     if (bwc_args_chaindir(n->args, n->spec.name, 1, n->chaindir, sizeof n->chaindir, err,
                           sizeof err) != 0)
         return fail("%s", err);
@@ -596,6 +619,10 @@ static int run(bwc_node *n, int argc, char **argv)
         return fail("%s", "cannot create the secp256k1 context");
     bwc_cleanse(seed, sizeof seed);
     if (setup_production(n, err, sizeof err) != 0)
+        return fail("%s", err);
+    /* One bwcd per chain directory: the lock is taken before anything in it is touched (the
+     * log and the cookie included) and held until exit; a -daemon child inherits it. */
+    if (lock_chaindir(n, err, sizeof err) != 0)
         return fail("%s", err);
     int daemon = bwc_args_get_bool(n->args, "daemon", 0);
     if (daemon && daemonize() != 0)
@@ -663,7 +690,6 @@ static int run(bwc_node *n, int argc, char **argv)
     }
     if (start_net(n, err, sizeof err) != 0)
         return fail("%s", err);
-    n->start_time = bwc_node_now();
     bwc_rpc_server_set_warmup(n->rpc, NULL);
     bwc_log(BWC_LOG_INFO, "ready: JSON-RPC on port %u", (unsigned)bwc_rpc_server_port(n->rpc));
     event_base_dispatch(n->base);
@@ -693,8 +719,12 @@ static void shutdown_node(bwc_node *n)
     bwc_secp_destroy(n->secp);
     bwc_chainspec_free(&n->spec);
     bwc_args_free(n->args);
-    bwc_log(BWC_LOG_INFO, "stopped");
-    bwc_log_close();
+    if (n->lock_fd > 0)
+        close(n->lock_fd);
+    if (log_opened) {
+        bwc_log(BWC_LOG_INFO, "stopped");
+        bwc_log_close();
+    }
 }
 
 int main(int argc, char **argv)

@@ -14,6 +14,9 @@
 
 static const char META_TIP[] = "Mtip";
 static const char META_CHAIN[] = "Mchain_id";
+static const char META_VERSION[] = "Mversion";
+/* The database layout (key prefixes and index entry format); bumped when either changes. */
+static const unsigned char DB_VERSION = 1;
 
 static void key_id(unsigned char k[33], char prefix, const bwc_hash *id)
 {
@@ -734,6 +737,7 @@ static int write_genesis(bwc_chain *c, char *err, size_t errlen)
     v.put(v.ctx, kh, sizeof kh, c->chain_id.b, 32);
     v.put(v.ctx, (const unsigned char *)META_TIP, strlen(META_TIP), c->chain_id.b, 32);
     v.put(v.ctx, (const unsigned char *)META_CHAIN, strlen(META_CHAIN), c->chain_id.b, 32);
+    v.put(v.ctx, (const unsigned char *)META_VERSION, strlen(META_VERSION), &DB_VERSION, 1);
     bwc_overlay_to_batch(&o, batch);
     key_id(kb, BWC_K_BLOCK, &c->chain_id);
     bwc_batch_put(batch, kb, sizeof kb, bytes.data, bytes.len);
@@ -833,7 +837,8 @@ static int wipe_entry(void *ctx, const unsigned char *key, size_t klen, const un
 {
     (void)val, (void)vlen;
     wipe_ctx *w = ctx;
-    int chain_id = klen == strlen(META_CHAIN) && memcmp(key, META_CHAIN, klen) == 0;
+    int chain_id = (klen == strlen(META_CHAIN) && memcmp(key, META_CHAIN, klen) == 0) ||
+                   (klen == strlen(META_VERSION) && memcmp(key, META_VERSION, klen) == 0);
     if (key[0] != BWC_K_BLOCK && key[0] != BWC_K_INDEX && !chain_id) {
         bwc_batch_del(w->batch, key, klen);
         w->n++;
@@ -878,6 +883,16 @@ int bwc_chain_open(bwc_chain *c, bwc_store *store, const bwc_params *params,
     }
     if (have == 1 && (v.len != 32 || memcmp(v.data, c->chain_id.b, 32) != 0)) {
         snprintf(err, errlen, "the database belongs to another chain (wrong -datadir or -chain?)");
+        bwc_buf_free(&v);
+        return -1;
+    }
+    bwc_buf_reset(&v);
+    if (have == 1 && (bwc_store_get(store, META_VERSION, strlen(META_VERSION), &v) != 1 ||
+                      v.len != 1 || v.data[0] != DB_VERSION)) {
+        snprintf(err, errlen,
+                 "the database was written by another version of bwcd (layout %d, this one "
+                 "reads %d): use a new data directory",
+                 v.len == 1 ? v.data[0] : 0, DB_VERSION);
         bwc_buf_free(&v);
         return -1;
     }

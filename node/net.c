@@ -94,8 +94,19 @@ static bwc_addr_entry *addr_find(bwc_net *net, const char *host, uint16_t port)
     return NULL;
 }
 
+/* Our own listening address, as peers on this machine see it. */
+static int is_self(const bwc_net *net, const char *host, uint16_t port)
+{
+    if (!net->listen || port != net->port)
+        return 0;
+    return strcmp(host, net->bind) == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "::1") == 0;
+}
+
 void bwc_addrman_add(bwc_net *net, const char *host, uint16_t port, uint64_t seen)
 {
+    if (is_self(net, host, port))
+        return;
     bwc_addr_entry *e = addr_find(net, host, port);
     if (e) {
         if (seen > e->last_seen)
@@ -223,10 +234,11 @@ static void load_state(bwc_net *net)
         const char *host = json_string_value(json_object_get(v, "address"));
         json_int_t until = json_integer_value(json_object_get(v, "until"));
         const char *reason = json_string_value(json_object_get(v, "reason"));
-        if (host && until > 0)
-            bwc_net_ban(net, host, 0, reason ? reason : "");
-        if (host && net->n_bans > 0)
-            net->bans[net->n_bans - 1].until = (uint64_t)until;
+        if (host && until > 0 && bwc_net_ban(net, host, 0, reason ? reason : "") == 0) {
+            for (size_t j = 0; j < net->n_bans; j++)
+                if (strcmp(net->bans[j].host, host) == 0)
+                    net->bans[j].until = (uint64_t)until;
+        }
     }
     json_decref(b);
     net->addrs_dirty = 0;
@@ -890,6 +902,7 @@ int bwc_net_start(bwc_net *net, struct bwc_node *node, const bwc_net_config *cfg
     net->port = cfg->port;
     net->max_inbound = cfg->max_inbound;
     net->max_outbound = cfg->max_outbound;
+    snprintf(net->bind, sizeof net->bind, "%s", cfg->bind ? cfg->bind : "127.0.0.1");
     net->next_id = 0;
     snprintf(net->chaindir, sizeof net->chaindir, "%s", node->chaindir);
     bwc_map_init(&net->requested);
@@ -931,7 +944,7 @@ int bwc_net_start(bwc_net *net, struct bwc_node *node, const bwc_net_config *cfg
             0)
             bwc_addrman_add(net, host, port, bwc_node_now());
     }
-    if (net->listen && start_listening(net, cfg->bind ? cfg->bind : "127.0.0.1", err, errlen) != 0)
+    if (net->listen && start_listening(net, net->bind, err, errlen) != 0)
         return -1;
     net->timer = event_new(net->base, -1, EV_PERSIST, on_timer, net);
     struct timeval tick = {0, 100 * 1000};

@@ -88,6 +88,7 @@ typedef struct bwc_net {
     int n_listeners;
     uint16_t port;
     int listen;
+    char bind[BWC_HOST_MAX + 1];
     bwc_peer *peers;
     uint64_t next_id;
     uint64_t nonce; /* our version nonce: a peer sending it back is ourselves */

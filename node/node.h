@@ -66,6 +66,7 @@ typedef struct bwc_node {
     int stopping;
     bwc_net net;
     int net_started;
+    int lock_fd; /* <chaindir>/.lock, flock()ed while bwcd runs */
 } bwc_node;
 
 /* Wall clock in unix seconds and milliseconds (the node's only clock). */

@@ -318,7 +318,7 @@ static json_t *pool_json(bwc_node *n, const bwc_hash *id, const bwc_pool *p)
     json_object_set_new(o, "expiry", u64json(p->expiry));
     json_object_set_new(o, "settle_until", u64json(p->expiry + n->params->settle_window));
     if (p->has_ticket_key)
-        json_object_set_new(o, "ticket_key", bwc_rpc_hex(p->ticket_key.b, 32));
+        json_object_set_new(o, "ticket_key", bwc_rpc_address(n, &p->ticket_key));
     json_object_set_new(o, "opened", u64json(p->opened));
     json_object_set_new(o, "closed", u64json(p->closed));
     json_object_set_new(o, "state", json_string(lifecycle(n, p->expiry, p->closed)));

@@ -104,7 +104,11 @@ static json_t *disconnectnode(void *ctx, json_t *params, bwc_rpc_error *err)
     bwc_node *n = ctx;
     const char *addr = json_string_value(json_array_get(params, 0));
     int64_t id = -1;
-    if (!addr && bwc_rpc_param_int(params, 1, "nodeid", -1, 0, INT64_MAX, &id, err) != 0)
+    if (!bwc_rpc_param_absent(params, 0) && !addr)
+        return bwc_rpc_fail(err, RPC_TYPE_ERROR, "address must be a string");
+    /* As Bitcoin Core: an empty address with a nodeid selects by id. */
+    if ((!addr || !*addr) &&
+        bwc_rpc_param_int(params, 1, "nodeid", -1, 0, INT64_MAX, &id, err) != 0)
         return NULL;
     if ((!addr || !*addr) && id < 0)
         return bwc_rpc_fail(err, RPC_INVALID_PARAMS, "give an address or a nodeid");
