@@ -111,6 +111,19 @@ static void on_disconnected(void *ctx, const bwc_index *idx, const bwc_block *b)
     (void)idx;
     bwc_node *n = ctx;
     bwc_mempool_block_disconnected(&n->mempool, b, bwc_node_now());
+    /* What came back into the pools is news to peers that only saw it in the block. */
+    for (size_t i = 0; i < b->n_txs; i++) {
+        bwc_hash id;
+        bwc_tx_id(&n->chain.chain_id, &b->txs[i], &id);
+        if (bwc_mempool_get(&n->mempool, &id))
+            bwc_node_announce(n, BWC_INV_TX, &id);
+    }
+    for (size_t i = 0; i < b->n_receipts; i++) {
+        bwc_hash id;
+        bwc_receipt_id(&n->chain.chain_id, &b->receipts[i], &id);
+        if (bwc_mempool_get_receipt(&n->mempool, &id))
+            bwc_node_announce(n, BWC_INV_RECEIPT, &id);
+    }
 }
 
 /* -blocknotify: the command runs through /bin/sh in the background; %s becomes the block id

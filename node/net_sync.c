@@ -32,6 +32,8 @@ static int ready(const bwc_peer *p)
     return !p->disconnect && p->got_verack;
 }
 
+static void announce_pools(bwc_peer *p);
+
 /* ---- locators and headers ---- */
 
 static const bwc_index *ancestor(const bwc_index *x, uint64_t height)
@@ -389,6 +391,7 @@ void bwc_sync_peer_ready(bwc_peer *p)
         bwc_peer_send(p, &m);
     }
     send_getheaders(p);
+    announce_pools(p);
 }
 
 void bwc_sync_peer_gone(bwc_peer *p)
@@ -400,26 +403,45 @@ void bwc_sync_peer_gone(bwc_peer *p)
 
 /* ---- announcing ---- */
 
+/* Queues one announcement for p, unless p knows the object or its queue is full. */
+static void announce_to(bwc_peer *p, bwc_inv_kind kind, const bwc_hash *id)
+{
+    if (!ready(p) || bwc_map_get(&p->known, id->b, 32))
+        return;
+    if (p->n_announce == p->announce_cap) {
+        if (p->announce_cap >= BWC_NET_ANNOUNCE_MAX)
+            return;
+        size_t cap = p->announce_cap ? p->announce_cap * 2 : 64;
+        bwc_inv *a = realloc(p->announce, cap * sizeof *a);
+        if (!a)
+            return;
+        p->announce = a;
+        p->announce_cap = cap;
+    }
+    p->announce[p->n_announce++] = (bwc_inv){(uint8_t)kind, *id};
+    remember(p, id);
+}
+
 void bwc_net_announce(bwc_net *net, bwc_inv_kind kind, const bwc_hash *id)
 {
     if (!net || !net->node)
         return;
-    for (bwc_peer *p = net->peers; p; p = p->next) {
-        if (!ready(p) || bwc_map_get(&p->known, id->b, 32))
-            continue;
-        if (p->n_announce == p->announce_cap) {
-            if (p->announce_cap >= BWC_NET_ANNOUNCE_MAX)
-                continue;
-            size_t cap = p->announce_cap ? p->announce_cap * 2 : 64;
-            bwc_inv *a = realloc(p->announce, cap * sizeof *a);
-            if (!a)
-                continue;
-            p->announce = a;
-            p->announce_cap = cap;
-        }
-        p->announce[p->n_announce++] = (bwc_inv){(uint8_t)kind, *id};
-        remember(p, id);
-    }
+    for (bwc_peer *p = net->peers; p; p = p->next)
+        announce_to(p, kind, id);
+}
+
+/* A new peer hears of everything waiting in our pools, as it would have had it been connected
+ * when they arrived. */
+static void announce_pools(bwc_peer *p)
+{
+    bwc_mempool *m = &p->net->node->mempool;
+    const unsigned char *k;
+    size_t kl;
+    void *v;
+    for (size_t i = 0; bwc_map_next(&m->txs, &i, &k, &kl, &v);)
+        announce_to(p, BWC_INV_TX, &((bwc_mempool_tx *)v)->txid);
+    for (size_t i = 0; bwc_map_next(&m->receipts, &i, &k, &kl, &v);)
+        announce_to(p, BWC_INV_RECEIPT, &((bwc_mempool_receipt *)v)->rid);
 }
 
 static void flush_announcements(bwc_peer *p)
