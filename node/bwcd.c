@@ -74,6 +74,32 @@ static const bwc_arg_def options[] = {
     {"rpcport", "<port>", BWC_ARG_INT, "JSON-RPC port (default: the chain's)."},
     {"rpcuser", "<user>", 0, "Username for JSON-RPC (besides the cookie)."},
     {"rpcpassword", "<pw>", 0, "Password for JSON-RPC."},
+    /* -relay: doc/relay.md */
+    {"relay", NULL, 0, "Run the relay: serve content over HTTP and earn credit (doc/relay.md)."},
+    {"relaybind", "<addr>", BWC_ARG_MULTI,
+     "Listen for relay HTTP requests on this IP address (default: 127.0.0.1)."},
+    {"relayport", "<port>", BWC_ARG_INT, "Relay HTTP port (default: the chain's)."},
+    {"relaystore", "<MiB>", BWC_ARG_INT,
+     "Chunk store size limit in MiB; unpinned content is evicted LRU (default: 10240)."},
+    {"relayrate", "<bytes/s>", BWC_ARG_INT, "Most bytes served per second (default: 0, no limit)."},
+    {"relayquota", "<bytes>", BWC_ARG_INT,
+     "Most bytes served per 30 days (default: 0, no limit)."},
+    {"relayburstquota", "<bytes>", BWC_ARG_INT,
+     "Most bytes per 30 days while a burst window is open (default: -relayquota)."},
+    {"relayburst", "<hours>", BWC_ARG_INT, "Open a burst window of 12 to 48 hours at start."},
+    {"relayprice", "<units>", BWC_ARG_INT,
+     "Units per MiB the relay asks; channels and pools paying less are refused; 0 serves "
+     "everything free (default: 0)."},
+    {"relayregion", "<CC>", 0, "The relay's region, ISO 3166-1 alpha-2 (default: ZZ)."},
+    {"relaycreditwindow", "<bytes>", BWC_ARG_INT,
+     "Bytes served ahead of the newest receipt (default: 1048576)."},
+    {"relaysettlemultiple", "<n>", BWC_ARG_INT,
+     "Settle a channel once its unsettled amount reaches n receipt fees (default: 10)."},
+    {"relayfree", "<content_id>", BWC_ARG_MULTI, "Serve this content without payment."},
+    {"relaykeyfile", "<file>", 0,
+     "The relay's secret key file (default: <chain>/relay/relay.key, created on first start)."},
+    {"relaypeer", "<http://host:port>", BWC_ARG_MULTI,
+     "Another relay to fetch content from (pull-through)."},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -166,6 +192,7 @@ bwc_submit_status bwc_node_submit_block(bwc_node *n, const unsigned char *bytes,
         bwc_node_announce(n, BWC_INV_BLOCK, &after->id);
         block_notify(n, &after->id);
         miner_refresh(n);
+        bwc_node_relay_block(n);
     }
     return st;
 }
@@ -548,6 +575,7 @@ static int start_rpc(bwc_node *n, char *err, size_t errlen)
     bwc_rpc_register_ledger(n);
     bwc_rpc_register_tx(n);
     bwc_rpc_register_net(n);
+    bwc_rpc_register_relay(n);
     register_misc(n);
     return 0;
 }
@@ -703,6 +731,8 @@ static int run(bwc_node *n, int argc, char **argv)
     }
     if (start_net(n, err, sizeof err) != 0)
         return fail("%s", err);
+    if (bwc_node_relay_start(n, err, sizeof err) != 0)
+        return fail("%s", err);
     bwc_rpc_server_set_warmup(n->rpc, NULL);
     bwc_log(BWC_LOG_INFO, "ready: JSON-RPC on port %u", (unsigned)bwc_rpc_server_port(n->rpc));
     event_base_dispatch(n->base);
@@ -717,6 +747,7 @@ static void shutdown_node(bwc_node *n)
         bwc_net_stop(&n->net);
     if (n->produce_timer)
         event_free(n->produce_timer);
+    bwc_node_relay_stop(n);
     bwc_rpc_server_stop(n->rpc);
     for (int i = 0; i < 3; i++)
         if (n->sig_events[i])

@@ -18,6 +18,7 @@
 
 struct event_base;
 struct event;
+struct bwc_relay_server;
 
 #define BWC_NODE_VERSION "0.1.0"
 #define BWC_NODE_USER_AGENT "/bwcd:" BWC_NODE_VERSION "/"
@@ -67,6 +68,7 @@ typedef struct bwc_node {
     bwc_net net;
     int net_started;
     int lock_fd; /* <chaindir>/.lock, flock()ed while bwcd runs */
+    struct bwc_relay_server *relay; /* -relay (node/rpc_relay.c), else NULL */
 } bwc_node;
 
 /* Wall clock in unix seconds and milliseconds (the node's only clock). */
@@ -92,6 +94,13 @@ void bwc_rpc_register_chain(bwc_node *n);
 void bwc_rpc_register_ledger(bwc_node *n);
 void bwc_rpc_register_tx(bwc_node *n);
 void bwc_rpc_register_net(bwc_node *n);
+void bwc_rpc_register_relay(bwc_node *n);
+
+/* -relay (node/rpc_relay.c): starts the relay when -relay is set (returns 0 without it), or -1
+ * with err; tells it about a new tip; stops it (NULL relay is fine). */
+int bwc_node_relay_start(bwc_node *n, char *err, size_t errlen);
+void bwc_node_relay_block(bwc_node *n);
+void bwc_node_relay_stop(bwc_node *n);
 
 /* Tells peers about an object the node accepted (a no-op without P2P). */
 void bwc_node_announce(bwc_node *n, int kind, const bwc_hash *id);

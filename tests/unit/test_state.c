@@ -1793,6 +1793,179 @@ static void test_conservation(void **state)
     assert_int_equal(balance(ERIN), COIN + 1800000 - 2 * RFEE + 1200000 - RFEE);
 }
 
+/* ======================= bwc_receipt_check_offchain (a relay's checks) ======================= */
+
+/* Runs the relay-side check for relay at the current block's height; "" when it passes. */
+static const char *offchain(const bwc_receipt *r, int relay, bwc_receipt_terms *terms)
+{
+    bwc_hash rid;
+    bwc_receipt_terms t;
+    bwc_receipt_id(&chain_id, r, &rid);
+    int ok = bwc_receipt_check_offchain(&view, &params, &chain_id, secp, ctx.height, &pk[relay], r,
+                                        &rid, terms ? terms : &t, &res);
+    if (ok) {
+        assert_int_equal(res.code, BWC_RESULT_OK);
+        return "";
+    }
+    assert_int_not_equal(res.code, BWC_RESULT_OK);
+    return res.reject;
+}
+
+static void test_offchain_channel_ok(void **state)
+{
+    (void)state;
+    bwc_hash ch = open_ok(ALICE, CAROL, COIN, 50);
+    /* Consumer-signed only: relay_sig is not needed (nor checked) off chain. */
+    bwc_receipt r = mk_rc(&ch, 1, MIB, PRICE, -1, ALICE);
+    bwc_receipt_terms t;
+    assert_string_equal(offchain(&r, CAROL, &t), "");
+    assert_int_equal(t.price, PRICE);
+    assert_int_equal(t.limit, COIN);
+    assert_int_equal(t.expiry, 50);
+    assert_int_equal(t.claimed, 0);
+    assert_int_equal(t.seq, 0);
+    assert_memory_equal(t.consumer.b, pk[ALICE].b, 32);
+    /* An early receipt below one receipt_fee passes: it settles once it grows. */
+    r = mk_rc(&ch, 1, 10, 1, -1, ALICE);
+    assert_string_equal(offchain(&r, CAROL, NULL), "");
+    /* A wrong relay_sig is not looked at either. */
+    r = mk_rc(&ch, 1, MIB, 5000, ERIN, ALICE);
+    assert_string_equal(offchain(&r, CAROL, NULL), "");
+    /* Nothing was written. */
+    bwc_channel c;
+    assert_int_equal(bwc_state_channel(&view, &ch, &c), 1);
+    assert_int_equal(c.seq, 0);
+    assert_int_equal(c.claimed, 0);
+    /* After a settled receipt the terms carry the chain's seq and claimed. */
+    r = mk_rc(&ch, 3, MIB, 5000, CAROL, ALICE);
+    assert_string_equal(run_receipt(&r), "");
+    r = mk_rc(&ch, 4, 2 * MIB, 9000, -1, ALICE);
+    assert_string_equal(offchain(&r, CAROL, &t), "");
+    assert_int_equal(t.seq, 3);
+    assert_int_equal(t.claimed, 5000);
+    /* seq and bytes against the chain are the relay's to judge, not this check's. */
+    r = mk_rc(&ch, 2, MIB - 1, 9000, -1, ALICE);
+    assert_string_equal(offchain(&r, CAROL, NULL), "");
+}
+
+static void test_offchain_channel_rejects(void **state)
+{
+    (void)state;
+    bwc_hash ch = open_ok(ALICE, CAROL, COIN, 50);
+    bwc_hash none;
+    memset(none.b, 0x77, sizeof none.b);
+    bwc_receipt r = mk_rc(&none, 1, MIB, 5000, -1, ALICE);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-unknown-channel");
+    r = mk_rc(&ch, 1, MIB, 5000, -1, ALICE);
+    assert_invalid(offchain(&r, ERIN, NULL), "bad-receipt-wrong-relay");
+    r = mk_rc(&ch, 1, MIB, 5000, -1, BOB); /* signed by someone else */
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-consumer-sig");
+    r = mk_rc(&ch, 1, MIB, 5000, -1, CAROL); /* by the relay itself */
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-consumer-sig");
+    r = rc_base(&ch, 1, 2 * MIB, 2 * PRICE + 1);
+    sign_receipt(&r, -1, ALICE);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-over-price");
+    r = mk_rc(&ch, 1, 2 * MIB, 2 * PRICE, -1, ALICE);
+    assert_string_equal(offchain(&r, CAROL, NULL), "");
+    r = mk_rc(&ch, 1, 2000 * MIB, COIN + 1, -1, ALICE);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-over-deposit");
+    r = mk_rc(&ch, 1, 2000 * MIB, COIN, -1, ALICE);
+    assert_string_equal(offchain(&r, CAROL, NULL), "");
+    /* A channel receipt carrying a ticket. */
+    r = rc_base(&ch, 1, MIB, 5000);
+    r.has_ticket = 1;
+    sign_receipt(&r, -1, ALICE);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-ticket-unexpected");
+    /* The settle window: accepted at expiry + settle_window, not after. */
+    r = mk_rc(&ch, 1, MIB, 5000, -1, ALICE);
+    begin(50 + SETTLE);
+    assert_string_equal(offchain(&r, CAROL, NULL), "");
+    begin(50 + SETTLE + 1);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-closed");
+    /* Refunded (closed) channels too, at any height. */
+    begin(50 + SETTLE);
+    assert_string_equal(run_end(), "");
+    begin(50 + SETTLE);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-closed");
+    /* A pool id in a channel receipt is an unknown channel. */
+    setup(NULL);
+    bwc_hash pool = pool_ok(0x42, COIN, COIN, 50, -1);
+    r = mk_rc(&pool, 1, MIB, 5000, -1, ALICE);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-unknown-channel");
+}
+
+static void test_offchain_pool(void **state)
+{
+    (void)state;
+    bwc_hash pool = pool_ok(0x42, 7 * COIN, 3000, 50, TICKETS);
+    bwc_receipt_terms t;
+    bwc_receipt r = mk_pool_rc(&pool, CAROL, ALICE, 1, MIB, 2000, TICKETS);
+    r.has_relay_sig = 0;
+    assert_string_equal(offchain(&r, CAROL, &t), "");
+    assert_int_equal(t.price, PRICE);
+    assert_int_equal(t.limit, 3000);
+    assert_int_equal(t.expiry, 50);
+    assert_int_equal(t.claimed, 0);
+    assert_memory_equal(t.consumer.b, pk[ALICE].b, 32);
+    /* The relay named in the receipt must be the one checking. */
+    assert_invalid(offchain(&r, ERIN, NULL), "bad-receipt-wrong-relay");
+    /* Tickets. */
+    r = mk_pool_rc(&pool, CAROL, ALICE, 1, MIB, 2000, -1);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-ticket-missing");
+    r = mk_pool_rc(&pool, CAROL, ALICE, 1, MIB, 2000, ORG);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-ticket");
+    r = mk_pool_rc(&pool, CAROL, ALICE, 1, MIB, 2000, TICKETS);
+    sign_receipt(&r, -1, BOB);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-consumer-sig");
+    bwc_hash open_pool = pool_ok(0x43, 7 * COIN, 3000, 50, -1);
+    r = mk_pool_rc(&open_pool, CAROL, ALICE, 1, MIB, 2000, TICKETS);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-ticket-unexpected");
+    /* The cap: what Alice drew through Erin is spent; her room is the rest. */
+    r = mk_pool_rc(&pool, ERIN, ALICE, 1, MIB, 1000, TICKETS);
+    assert_string_equal(run_receipt(&r), "");
+    r = mk_pool_rc(&pool, CAROL, ALICE, 1, MIB, 2001, TICKETS);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-over-cap");
+    r = mk_pool_rc(&pool, CAROL, ALICE, 1, MIB, 2000, TICKETS);
+    assert_string_equal(offchain(&r, CAROL, &t), "");
+    assert_int_equal(t.limit, 2000);
+    /* Erin's own lane: its claimed counts for its own room. */
+    r = mk_pool_rc(&pool, ERIN, ALICE, 2, 2 * MIB, 3000, TICKETS);
+    assert_string_equal(offchain(&r, ERIN, &t), "");
+    assert_int_equal(t.limit, 3000);
+    assert_int_equal(t.claimed, 1000);
+    assert_int_equal(t.seq, 1);
+    r = mk_pool_rc(&pool, CAROL, ALICE, 1, 2 * MIB / 1000, PRICE, TICKETS);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-over-cap");
+    /* ceil(1000 x PRICE / 2^20) = 954 */
+    r = mk_pool_rc(&open_pool, CAROL, ALICE, 1, 1000, 955, -1);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-over-price");
+    /* Unknown and closed pools. */
+    bwc_hash none;
+    memset(none.b, 0x66, sizeof none.b);
+    r = mk_pool_rc(&none, CAROL, ALICE, 1, MIB, 2000, -1);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-unknown-channel");
+    r = mk_pool_rc(&open_pool, CAROL, ALICE, 1, MIB, 2000, -1);
+    begin(50 + SETTLE + 1);
+    assert_invalid(offchain(&r, CAROL, NULL), "bad-receipt-closed");
+}
+
+static void test_offchain_storage(void **state)
+{
+    (void)state;
+    bwc_hash ch = open_ok(ALICE, CAROL, COIN, 50);
+    bwc_receipt r = mk_rc(&ch, 1, MIB, 5000, -1, ALICE);
+    store.fail_get = 1;
+    assert_string_equal(offchain(&r, CAROL, NULL), "state-storage");
+    assert_int_equal(res.code, BWC_RESULT_ERROR);
+    store.fail_get = 0;
+    /* A channel record that does not decode. */
+    unsigned char k[BWC_STATE_KEY_MAX];
+    size_t kn = raw_key(k, 'c', ch.b, NULL, NULL);
+    raw_put(k, kn, "\xa0", 1);
+    assert_string_equal(offchain(&r, CAROL, NULL), "state-corrupt");
+    assert_int_equal(res.code, BWC_RESULT_ERROR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1850,6 +2023,10 @@ int main(void)
         T(test_corrupt_records),
         T(test_record_decoders),
         T(test_conservation),
+        T(test_offchain_channel_ok),
+        T(test_offchain_channel_rejects),
+        T(test_offchain_pool),
+        T(test_offchain_storage),
 #undef T
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
