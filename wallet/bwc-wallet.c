@@ -127,6 +127,26 @@ static const bwc_wopt o_relay_announce[] = {
     OPT_FROM,
 };
 static const bwc_wopt o_relay_retire[] = {OPT_FEE, OPT_FROM};
+static const bwc_wopt o_download[] = {
+    {"o", "FILE",
+     "Write the content to FILE (required). It is built in FILE.part, with "
+     "FILE.part.state beside it to resume, and renamed to FILE when complete."},
+    {"output", "FILE", "The same as -o."},
+    {"relays", "N", "Fetch from up to N relays at once (default 3, at most 16)."},
+    {"region", "XX", "Prefer relays of this region (two capital letters); others fill in."},
+    {"max-price", "AMOUNT", "Skip relays asking more than this per MiB, e.g. 2000u."},
+    {"deposit", "AMOUNT",
+     "The deposit of each channel the download opens (default: what the whole content costs "
+     "at that relay's price, plus one chunk)."},
+    {"relay", "ADDRESS",
+     "Use this relay (may be given several times); only these are used. They still need a "
+     "relay record."},
+    {"wait", "SECONDS", "How long to wait for new channels to be confirmed (default 600)."},
+    {"force", NULL, "Replace FILE when it exists."},
+    OPT_EXPIRY("channel"),
+    OPT_FEE,
+    OPT_FROM,
+};
 static const bwc_wopt o_sponsor[] = {
     {"price", "AMOUNT", "What relays are paid per MiB served from the pool (required)."},
     {"cap", "AMOUNT", "The most one consumer may draw from the pool (required)."},
@@ -184,6 +204,15 @@ static const bwc_wcmd commands[] = {
      "Lists the channels whose consumer or relay is a key of this wallet (getchannel shows one "
      "in full).",
      0, 0, OPTS(o_from), bwc_cmd_channels, bwc_show_channels},
+    {"download", "CONTENT_ID -o FILE", "Download a content from relays, paying as it verifies",
+     "Fetches the content whose content_id is CONTENT_ID from several relays at once and writes "
+     "it to -o FILE. The manifest is checked against CONTENT_ID first, every chunk against its "
+     "SHA-256 before a receipt pays for it, and a relay that sends a bad chunk is not used "
+     "again. Relays come from the chain's records (--region first, then price and capacity); "
+     "the download reuses an open channel with enough deposit left or opens one (and waits "
+     "for a block). Interrupted, the same command resumes. Exit codes as below; 130 (143) when "
+     "stopped by Ctrl-C (SIGTERM), with the progress saved.",
+     1, 1, OPTS(o_download), bwc_cmd_download, bwc_show_download},
     {"publish", "FILE", "Register a file's content on the chain",
      "Builds FILE's manifest (SHA-256 of each chunk), computes its content_id and registers it "
      "with a content_register transaction naming you as publisher. The file itself is not "
@@ -253,10 +282,11 @@ static void wrap(const char *text, int indent, FILE *out)
 static void print_opts(const bwc_wopt *o, size_t n, FILE *out)
 {
     for (size_t i = 0; i < n; i++) {
+        const char *dash = o[i].name[1] ? "--" : "-"; /* -o */
         if (o[i].value)
-            fprintf(out, "  --%s %s\n", o[i].name, o[i].value);
+            fprintf(out, "  %s%s %s\n", dash, o[i].name, o[i].value);
         else
-            fprintf(out, "  --%s\n", o[i].name);
+            fprintf(out, "  %s%s\n", dash, o[i].name);
         wrap(o[i].help, 6, out);
     }
 }
@@ -435,9 +465,13 @@ static int parse_command_args(const bwc_wcmd *c, int argc, char **argv, int i, b
         } else if (eq) {
             return bwc_wfail(WEXIT_USAGE, "--%s takes no value", def->name);
         }
-        if (slot)
+        if (slot) {
             *slot = value;
-        else if (!strcmp(def->name, "json"))
+            if (a->n_rep == BWC_WCMD_MAX_REPEAT)
+                return bwc_wfail(WEXIT_USAGE, "%s: too many options", c->name);
+            a->rep_val[a->n_rep] = value;
+            a->rep_opt[a->n_rep++] = (size_t)(slot - a->val);
+        } else if (!strcmp(def->name, "json"))
             cv->json = 1;
         else if (!strcmp(def->name, "help"))
             cv->help = 1;

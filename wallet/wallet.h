@@ -42,13 +42,20 @@ typedef struct {
 typedef struct bwc_wcmd bwc_wcmd;
 typedef struct bwc_wctx bwc_wctx;
 
+#define BWC_WCMD_MAX_REPEAT 32
+
 /* A parsed command line: positional arguments and option values (NULL when not given, "1"
- * for a given switch), in the order of the command's option table. */
+ * for a given switch), in the order of the command's option table. An option given twice keeps
+ * its last value in val; rep_val lists every value given, in order, with rep_opt the index of
+ * its option, for options that may repeat (download --relay). */
 typedef struct {
     const bwc_wcmd *cmd;
     const char *pos[BWC_WCMD_MAX_POS];
     size_t npos;
     const char *val[BWC_WCMD_MAX_OPTS];
+    const char *rep_val[BWC_WCMD_MAX_REPEAT];
+    size_t rep_opt[BWC_WCMD_MAX_REPEAT];
+    size_t n_rep;
 } bwc_wcmd_args;
 
 /* run returns an exit code; on WEXIT_OK it sets *out to the result (a new reference), which
@@ -209,5 +216,8 @@ int bwc_cmd_relay_announce(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out);
 int bwc_cmd_relay_retire(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out);
 void bwc_show_relays(const bwc_wctx *w, const json_t *out);
 void bwc_show_relay_tx(const bwc_wctx *w, const json_t *out);
+
+int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out);
+void bwc_show_download(const bwc_wctx *w, const json_t *out);
 
 #endif
