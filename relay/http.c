@@ -27,6 +27,7 @@
 #include "consensus/bech32m.h"
 #include "consensus/key.h"
 #include "consensus/receipt.h"
+#include "common/base64url.h"
 #include "relay/path.h"
 #include "relay/relay_internal.h"
 

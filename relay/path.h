@@ -1,4 +1,5 @@
-/* path.h: strict parsing of what a relay request carries: paths, ids, indexes, base64url. */
+/* path.h: strict parsing of what a relay request carries: paths, ids and indexes (base64url
+ * lives in common/base64url.h). */
 #ifndef BWC_RELAY_PATH_H
 #define BWC_RELAY_PATH_H
 
@@ -31,17 +32,5 @@ bwc_route bwc_relay_parse_path(const char *uri, bwc_relay_path *out);
 
 /* Exactly 64 lower-case hex digits into 32 bytes. Returns 1, or 0 (out zeroed). */
 int bwc_relay_parse_hex32(const char *s, unsigned char out[32]);
-
-/* Base64url (RFC 4648 §5) without padding, as receipts and tickets travel in headers.
- * Encode: writes the text and a NUL to out (outlen >= bwc_b64url_len(n) + 1); returns the
- * length, or 0 when out is too small. */
-size_t bwc_b64url_len(size_t n);
-size_t bwc_b64url_encode(char *out, size_t outlen, const void *data, size_t n);
-
-/* Decodes strictly: only the url alphabet, no padding, no whitespace, a length that is not 1
- * mod 4, and zero bits in the unused low bits of the last character (so each byte string has
- * exactly one encoding). Returns the number of bytes written, or -1 on bad input or when the
- * result would exceed outlen. */
-long bwc_b64url_decode(unsigned char *out, size_t outlen, const char *s);
 
 #endif

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "common/base64url.h"
 #include "common/hex.h"
 #include "common/random.h"
 #include "consensus/key.h"
@@ -421,7 +422,7 @@ static void send_chunk(peer *p)
             /* PROTOCOL.md §8: every request after the first carries the newest receipt. */
             bwc_buf enc = BWC_BUF_INIT;
             if (bwc_receipt_encode(&ch->newest, &enc) &&
-                bwc_dl_b64url_encode(b64, sizeof b64, enc.data, enc.len)) {
+                bwc_b64url_encode(b64, sizeof b64, enc.data, enc.len)) {
                 headers[2] = "Bwc-Receipt";
                 headers[3] = b64;
             }

@@ -1,6 +1,8 @@
 /* download_receipt.c: chunk checks, cumulative receipts and resynchronisation for a download. */
 #include "wallet/download_receipt.h"
 
+#include "common/base64url.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +189,7 @@ int bwc_dl_relay_view_parse(bwc_dl_relay_view *v, const json_t *o, const bwc_has
         unsigned char raw[BWC_RECEIPT_MAX_BYTES];
         bwc_result res;
         const char *b64 = json_string_value(json_object_get(rj, "receipt"));
-        long n = b64 ? bwc_dl_b64url_decode(raw, sizeof raw, b64) : -1;
+        long n = b64 ? bwc_b64url_decode(raw, sizeof raw, b64) : -1;
         if (n <= 0) {
             snprintf(err, errlen, "the channel view's receipt is not base64url");
             return 0;
@@ -336,79 +338,4 @@ int bwc_dl_channel_resync(bwc_dl_channel *c, const secp256k1_context *secp,
     }
     *c = t;
     return 1;
-}
-
-/* ---- base64url ---- */
-
-static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-size_t bwc_dl_b64url_len(size_t n)
-{
-    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
-size_t bwc_dl_b64url_encode(char *out, size_t outlen, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    size_t len = bwc_dl_b64url_len(n), o = 0;
-    if (outlen < len + 1)
-        return 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        size_t left = n - i;
-        if (left > 1)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (left > 2)
-            v |= p[i + 2];
-        out[o++] = B64URL[(v >> 18) & 63];
-        out[o++] = B64URL[(v >> 12) & 63];
-        if (left > 1)
-            out[o++] = B64URL[(v >> 6) & 63];
-        if (left > 2)
-            out[o++] = B64URL[v & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int b64_value(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '-')
-        return 62;
-    if (ch == '_')
-        return 63;
-    return -1;
-}
-
-long bwc_dl_b64url_decode(unsigned char *out, size_t outlen, const char *s)
-{
-    size_t len = strlen(s), o = 0;
-    if (len % 4 == 1)
-        return -1;
-    size_t n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
-    if (n > outlen)
-        return -1;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_value(s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) /* unused low bits must be zero: one encoding per byte string */
-        return -1;
-    return (long)o;
 }

@@ -135,17 +135,4 @@ int bwc_dl_channel_resync(bwc_dl_channel *c, const secp256k1_context *secp,
 /* Makes the signed receipt r the channel's newest. */
 void bwc_dl_channel_adopt(bwc_dl_channel *c, const bwc_receipt *r);
 
-/* ---- base64url without padding (PROTOCOL.md §8: receipts in headers) ---- */
-
-/* Characters needed for n bytes (no NUL). */
-size_t bwc_dl_b64url_len(size_t n);
-
-/* Writes the encoding and a NUL to out (outlen >= bwc_dl_b64url_len(n) + 1). Returns the length,
- * or 0 when out is too small. */
-size_t bwc_dl_b64url_encode(char *out, size_t outlen, const void *data, size_t n);
-
-/* Decodes strictly (url alphabet, no padding or whitespace, zero unused bits). Returns the
- * number of bytes, or -1 on bad input or when they would not fit outlen. */
-long bwc_dl_b64url_decode(unsigned char *out, size_t outlen, const char *s);
-
 #endif

@@ -42,6 +42,7 @@
 #include "consensus/receipt.h"
 #include "consensus/state.h"
 #include "consensus/tx.h"
+#include "common/base64url.h"
 #include "relay/path.h"
 #include "relay/relay.h"
 

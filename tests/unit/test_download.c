@@ -23,6 +23,7 @@
 #include "consensus/receipt.h"
 #include "wallet/download.h"
 #include "wallet/download_progress.h"
+#include "common/base64url.h"
 #include "wallet/download_receipt.h"
 #include "wallet/download_sched.h"
 #include "wallet/download_select.h"
@@ -473,7 +474,7 @@ static void test_view_parse(void **state)
     sign_chunk(&f, &c, 0);
     bwc_buf enc = BWC_BUF_INIT;
     assert_true(bwc_receipt_encode(&c.newest, &enc));
-    assert_true(bwc_dl_b64url_encode(b64, sizeof b64, enc.data, enc.len) > 0);
+    assert_true(bwc_b64url_encode(b64, sizeof b64, enc.data, enc.len) > 0);
     bwc_buf_free(&enc);
     bwc_hex_encode(hex, c.id.b, 32);
     char chash[65], cid[65];
@@ -523,17 +524,17 @@ static void test_b64url(void **state)
     unsigned char back[64];
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t n = strlen(v[i].in);
-        assert_int_equal(bwc_dl_b64url_encode(buf, sizeof buf, v[i].in, n), strlen(v[i].out));
+        assert_int_equal(bwc_b64url_encode(buf, sizeof buf, v[i].in, n), strlen(v[i].out));
         assert_string_equal(buf, v[i].out);
-        assert_int_equal(bwc_dl_b64url_decode(back, sizeof back, v[i].out), (long)n);
+        assert_int_equal(bwc_b64url_decode(back, sizeof back, v[i].out), (long)n);
         assert_memory_equal(back, v[i].in, n);
     }
-    assert_int_equal(bwc_dl_b64url_decode(back, sizeof back, "Zg=="), -1); /* padding */
-    assert_int_equal(bwc_dl_b64url_decode(back, sizeof back, "Zm9v+"), -1);
-    assert_int_equal(bwc_dl_b64url_decode(back, sizeof back, "Z"), -1);  /* 1 mod 4 */
-    assert_int_equal(bwc_dl_b64url_decode(back, sizeof back, "Zh"), -1); /* unused bits set */
-    assert_int_equal(bwc_dl_b64url_decode(back, 2, "Zm9v"), -1);         /* does not fit */
-    assert_int_equal(bwc_dl_b64url_encode(buf, 4, "foo", 3), 0);         /* no room for NUL */
+    assert_int_equal(bwc_b64url_decode(back, sizeof back, "Zg=="), -1); /* padding */
+    assert_int_equal(bwc_b64url_decode(back, sizeof back, "Zm9v+"), -1);
+    assert_int_equal(bwc_b64url_decode(back, sizeof back, "Z"), -1);  /* 1 mod 4 */
+    assert_int_equal(bwc_b64url_decode(back, sizeof back, "Zh"), -1); /* unused bits set */
+    assert_int_equal(bwc_b64url_decode(back, 2, "Zm9v"), -1);         /* does not fit */
+    assert_int_equal(bwc_b64url_encode(buf, 4, "foo", 3), 0);         /* no room for NUL */
 }
 
 /* ---- relay choice ---- */
@@ -1142,7 +1143,7 @@ static void stub_cb(struct evhttp_request *req, void *arg)
     const char *rc = evhttp_find_header(in, "Bwc-Receipt");
     if (rc) {
         unsigned char raw[BWC_RECEIPT_MAX_BYTES];
-        long n = bwc_dl_b64url_decode(raw, sizeof raw, rc);
+        long n = bwc_b64url_decode(raw, sizeof raw, rc);
         int st = n > 0 ? stub_intake(s, raw, (size_t)n) : 400;
         if (st != 200) {
             s->refused++;

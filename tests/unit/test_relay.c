@@ -15,6 +15,7 @@
 #include "relay/ceiling.h"
 #include "relay/chunkstore.h"
 #include "relay/lane.h"
+#include "common/base64url.h"
 #include "relay/path.h"
 #include "relay/relay.h"
 
