@@ -1,5 +1,6 @@
 /* args.c: Bitcoin Core-style options and bwc.conf, checked against the program's option table. */
 #include "common/args.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -29,18 +30,6 @@ struct bwc_args {
     char section[32]; /* set by bwc_args_set_chain: the chain whose section applies */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 bwc_args *bwc_args_new(const bwc_arg_def *defs, size_t n_defs)
 {
@@ -92,7 +81,7 @@ static int add_entry(bwc_args *a, size_t d, int has_value, const char *value, in
     if (negated) {
         if (has_value && strcmp(value, "1") != 0 && strcmp(value, "") != 0) {
             if (strcmp(value, "0") != 0)
-                return fail(err, errlen, "%s%sno%s=%s: a negated option takes no value", where,
+                return bwc_errf(err, errlen, "%s%sno%s=%s: a negated option takes no value", where,
                             dash, def->name, value);
             negated = 0; /* -nofoo=0 means -foo */
             has_value = 1;
@@ -104,14 +93,14 @@ static int add_entry(bwc_args *a, size_t d, int has_value, const char *value, in
         if (!has_value || !strcmp(value, ""))
             value = "1";
         else if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
-            return fail(err, errlen, "%s%s%s=%s: expected 0 or 1", where, dash, def->name, value);
+            return bwc_errf(err, errlen, "%s%s%s=%s: expected 0 or 1", where, dash, def->name, value);
     } else if (!has_value) {
         if (!(def->flags & BWC_ARG_BARE_OK))
-            return fail(err, errlen, "%s%s%s needs a value (%s%s=%s)", where, dash, def->name, dash,
+            return bwc_errf(err, errlen, "%s%s%s needs a value (%s%s=%s)", where, dash, def->name, dash,
                         def->name, def->value);
         value = "1";
     } else if ((def->flags & BWC_ARG_INT) && !is_integer(value)) {
-        return fail(err, errlen, "%s%s%s=%s: expected an integer", where, dash, def->name, value);
+        return bwc_errf(err, errlen, "%s%s%s=%s: expected an integer", where, dash, def->name, value);
     }
     stored = value;
 
@@ -119,7 +108,7 @@ static int add_entry(bwc_args *a, size_t d, int has_value, const char *value, in
         size_t cap = a->cap ? a->cap * 2 : 16;
         entry *e = realloc(a->e, cap * sizeof *e);
         if (!e)
-            return fail(err, errlen, "out of memory");
+            return bwc_errf(err, errlen, "out of memory");
         a->e = e;
         a->cap = cap;
     }
@@ -132,7 +121,7 @@ static int add_entry(bwc_args *a, size_t d, int has_value, const char *value, in
     if (!e->value || (section && !e->section)) {
         free(e->value);
         free(e->section);
-        return fail(err, errlen, "out of memory");
+        return bwc_errf(err, errlen, "out of memory");
     }
     a->n++;
     return 0;
@@ -171,7 +160,7 @@ int bwc_args_parse_cmdline(bwc_args *a, int argc, char *const *argv, int *first_
         if (first_arg)
             *first_arg = i; /* on failure: the offending argument */
         if (d < 0 || len == 0)
-            return fail(err, errlen, "unknown option -%.*s", (int)len, name);
+            return bwc_errf(err, errlen, "unknown option -%.*s", (int)len, name);
         if (add_entry(a, (size_t)d, eq != NULL, eq ? eq + 1 : NULL, negated, NULL, SRC_CMDLINE, "",
                       err, errlen) != 0)
             return -1;
@@ -228,11 +217,11 @@ static int parse_config_text(bwc_args *a, char *text, const char *path, int igno
         if (*s == '[') {
             size_t n = strlen(s);
             if (s[n - 1] != ']')
-                return fail(err, errlen, "%sunterminated section header '%s'", where, s);
+                return bwc_errf(err, errlen, "%sunterminated section header '%s'", where, s);
             s[n - 1] = '\0';
             char *name = trim(s + 1);
             if (!valid_section(name))
-                return fail(err, errlen,
+                return bwc_errf(err, errlen,
                             "%sbad section name '[%s]' (a chain name: [a-z0-9_-], 1-31 chars)",
                             where, name);
             snprintf(section, sizeof section, "%s", name);
@@ -241,28 +230,28 @@ static int parse_config_text(bwc_args *a, char *text, const char *path, int igno
         char *eq = strchr(s, '=');
         if (!eq) {
             if (!strncmp(s, "no", 2))
-                return fail(err, errlen,
+                return bwc_errf(err, errlen,
                             "%sexpected name=value, got '%s' (for a negation write %s=1)", where, s,
                             s);
-            return fail(err, errlen, "%sexpected name=value, got '%s' (write %s=1)", where, s, s);
+            return bwc_errf(err, errlen, "%sexpected name=value, got '%s' (write %s=1)", where, s, s);
         }
         *eq = '\0';
         char *name = trim(s), *value = trim(eq + 1);
         if (name[0] == '-')
-            return fail(err, errlen, "%soption names in a config file take no dash: '%s'", where,
+            return bwc_errf(err, errlen, "%soption names in a config file take no dash: '%s'", where,
                         name);
         int negated;
         long d = lookup(a, name, strlen(name), &negated);
         if (d < 0) {
             if (ignore_unknown)
                 continue;
-            return fail(err, errlen, "%sunknown option '%s'", where, name);
+            return bwc_errf(err, errlen, "%sunknown option '%s'", where, name);
         }
         if (a->defs[d].flags & BWC_ARG_CMDLINE_ONLY)
-            return fail(err, errlen, "%s-%s can only be given on the command line", where,
+            return bwc_errf(err, errlen, "%s-%s can only be given on the command line", where,
                         a->defs[d].name);
         if (section[0] && !strcmp(a->defs[d].name, "chain"))
-            return fail(err, errlen, "%schain= inside [%s] has no effect: put it at the top", where,
+            return bwc_errf(err, errlen, "%schain= inside [%s] has no effect: put it at the top", where,
                         section);
         if (add_entry(a, (size_t)d, 1, value, negated, section[0] ? section : NULL, SRC_FILE, where,
                       err, errlen) != 0)
@@ -276,22 +265,22 @@ int bwc_args_read_config_file(bwc_args *a, const char *path, int ignore_unknown,
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        return bwc_errf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
     char *text = malloc(CONF_MAX_BYTES + 1);
     if (!text) {
         fclose(f);
-        return fail(err, errlen, "out of memory");
+        return bwc_errf(err, errlen, "out of memory");
     }
     size_t n = fread(text, 1, CONF_MAX_BYTES + 1, f);
     int rd_err = ferror(f);
     fclose(f);
     int rc;
     if (rd_err)
-        rc = fail(err, errlen, "cannot read config file %s", path);
+        rc = bwc_errf(err, errlen, "cannot read config file %s", path);
     else if (n > CONF_MAX_BYTES)
-        rc = fail(err, errlen, "config file %s is larger than %u bytes", path, CONF_MAX_BYTES);
+        rc = bwc_errf(err, errlen, "config file %s is larger than %u bytes", path, CONF_MAX_BYTES);
     else if (memchr(text, '\0', n))
-        rc = fail(err, errlen, "config file %s contains a NUL byte", path);
+        rc = bwc_errf(err, errlen, "config file %s contains a NUL byte", path);
     else {
         text[n] = '\0';
         rc = parse_config_text(a, text, path, ignore_unknown, err, errlen);
@@ -315,18 +304,18 @@ int bwc_args_read_config(bwc_args *a, int ignore_unknown, char *err, size_t errl
     if (negated)
         return 0; /* -noconf */
     if (conf && !conf[0])
-        return fail(err, errlen, "-conf needs a file name");
+        return bwc_errf(err, errlen, "-conf needs a file name");
     if (bwc_args_datadir(a, 0, dir, sizeof dir, err, errlen) != 0)
         return -1;
     if (conf) {
         int n = conf[0] == '/' ? snprintf(path, sizeof path, "%s", conf)
                                : snprintf(path, sizeof path, "%s/%s", dir, conf);
         if (n < 0 || (size_t)n >= sizeof path)
-            return fail(err, errlen, "config file path too long");
+            return bwc_errf(err, errlen, "config file path too long");
         return bwc_args_read_config_file(a, path, ignore_unknown, err, errlen);
     }
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, BWC_CONF_FILENAME) >= sizeof path)
-        return fail(err, errlen, "data directory path too long");
+        return bwc_errf(err, errlen, "data directory path too long");
     struct stat st;
     if (stat(path, &st) != 0 && errno == ENOENT)
         return 0; /* the default file is optional */
@@ -413,10 +402,10 @@ int bwc_args_get_int(const bwc_args *a, const char *name, int64_t def, int64_t m
     errno = 0;
     long long x = strtoll(v, &end, 10);
     if (!*v || *end || errno)
-        return fail(err, errlen, "-%s=%s: expected an integer from %lld to %lld", name, v,
+        return bwc_errf(err, errlen, "-%s=%s: expected an integer from %lld to %lld", name, v,
                     (long long)min, (long long)max);
     if (x < min || x > max)
-        return fail(err, errlen, "-%s=%s is out of range (%lld to %lld)", name, v, (long long)min,
+        return bwc_errf(err, errlen, "-%s=%s is out of range (%lld to %lld)", name, v, (long long)min,
                     (long long)max);
     *out = (int64_t)x;
     return 0;
@@ -475,23 +464,23 @@ int bwc_args_datadir(const bwc_args *a, int create, char *out, size_t outlen, ch
     if (dd) {
         char abs[PATH_MAX];
         if (!dd[0] || !strcmp(dd, "0"))
-            return fail(err, errlen, "-datadir needs a directory");
+            return bwc_errf(err, errlen, "-datadir needs a directory");
         if (stat(dd, &st) != 0 || !S_ISDIR(st.st_mode))
-            return fail(err, errlen, "specified data directory \"%s\" does not exist", dd);
+            return bwc_errf(err, errlen, "specified data directory \"%s\" does not exist", dd);
         if (!realpath(dd, abs))
-            return fail(err, errlen, "cannot resolve data directory \"%s\": %s", dd,
+            return bwc_errf(err, errlen, "cannot resolve data directory \"%s\": %s", dd,
                         strerror(errno));
         if ((size_t)snprintf(out, outlen, "%s", abs) >= outlen)
-            return fail(err, errlen, "data directory path too long");
+            return bwc_errf(err, errlen, "data directory path too long");
         return 0;
     }
     const char *home = getenv("HOME");
     if (!home || !home[0])
-        return fail(err, errlen, "HOME is not set: give -datadir=DIR");
+        return bwc_errf(err, errlen, "HOME is not set: give -datadir=DIR");
     if ((size_t)snprintf(out, outlen, "%s/%s", home, BWC_DATADIR_DEFAULT_NAME) >= outlen)
-        return fail(err, errlen, "data directory path too long");
+        return bwc_errf(err, errlen, "data directory path too long");
     if (create && mkdir(out, 0700) != 0 && errno != EEXIST)
-        return fail(err, errlen, "cannot create data directory %s: %s", out, strerror(errno));
+        return bwc_errf(err, errlen, "cannot create data directory %s: %s", out, strerror(errno));
     return 0;
 }
 
@@ -500,13 +489,13 @@ int bwc_args_chaindir(const bwc_args *a, const char *chain, int create, char *ou
 {
     char dir[BWC_PATH_MAX];
     if (!valid_section(chain))
-        return fail(err, errlen, "bad chain name '%s' ([a-z0-9_-], 1-31 characters)", chain);
+        return bwc_errf(err, errlen, "bad chain name '%s' ([a-z0-9_-], 1-31 characters)", chain);
     if (bwc_args_datadir(a, create, dir, sizeof dir, err, errlen) != 0)
         return -1;
     if ((size_t)snprintf(out, outlen, "%s/%s", dir, chain) >= outlen)
-        return fail(err, errlen, "chain directory path too long");
+        return bwc_errf(err, errlen, "chain directory path too long");
     if (create && mkdir(out, 0700) != 0 && errno != EEXIST)
-        return fail(err, errlen, "cannot create %s: %s", out, strerror(errno));
+        return bwc_errf(err, errlen, "cannot create %s: %s", out, strerror(errno));
     return 0;
 }
 

@@ -530,21 +530,6 @@ static int check_body(const bwc_state_view *v, const bwc_block_ctx *ctx, const b
     }
 }
 
-/* What the body moves out of the sender's balance on top of the fee. */
-static uint64_t body_spend(const bwc_tx *tx)
-{
-    switch (tx->type) {
-    case BWC_TX_TRANSFER:
-        return tx->body.transfer.amount;
-    case BWC_TX_CHANNEL_OPEN:
-        return tx->body.channel_open.deposit;
-    case BWC_TX_SPONSOR:
-        return tx->body.sponsor.amount;
-    default:
-        return 0;
-    }
-}
-
 static int open_channel(const bwc_state_view *v, const bwc_block_ctx *ctx, const bwc_tx *tx,
                         const bwc_hash *txid, bwc_result *res)
 {
@@ -681,7 +666,7 @@ int bwc_state_apply_tx(const bwc_state_view *v, bwc_block_ctx *ctx, const bwc_tx
         return bwc_fail(res, BWC_RESULT_INVALID, "bad-tx-nonce");
     if (!check_body(v, ctx, tx, res))
         return 0;
-    if (!bwc_amount_add(&spend, tx->fee, body_spend(tx)) || from.balance < spend)
+    if (!bwc_amount_add(&spend, tx->fee, bwc_tx_spend(tx)) || from.balance < spend)
         return bwc_fail(res, BWC_RESULT_INVALID, "bad-tx-insufficient-funds");
     if (!bwc_amount_add(&fees, ctx->fees, tx->fee) || from.nonce == UINT64_MAX)
         return bwc_fail(res, BWC_RESULT_INVALID, "bad-tx-overflow");

@@ -76,6 +76,20 @@ static const char *const type_names[] = {
     "sponsor",
 };
 
+uint64_t bwc_tx_spend(const bwc_tx *tx)
+{
+    switch (tx->type) {
+    case BWC_TX_TRANSFER:
+        return tx->body.transfer.amount;
+    case BWC_TX_CHANNEL_OPEN:
+        return tx->body.channel_open.deposit;
+    case BWC_TX_SPONSOR:
+        return tx->body.sponsor.amount;
+    default:
+        return 0;
+    }
+}
+
 const char *bwc_tx_type_name(uint64_t type)
 {
     return type >= 1 && type < COUNT(type_names) ? type_names[type] : NULL;

@@ -104,6 +104,10 @@ void bwc_tx_id(const bwc_hash *chain_id, const bwc_tx *tx, bwc_hash *txid);
 /* The tx_root leaf TH("bwc/txw", enc(tx)), signature included. */
 void bwc_tx_leaf(const bwc_tx *tx, bwc_hash *leaf);
 
+/* What the body moves out of the sender's balance on top of the fee: a transfer's amount, a
+ * channel's deposit, a sponsor pool's amount; 0 for the other types. */
+uint64_t bwc_tx_spend(const bwc_tx *tx);
+
 /* Returns the lower-case name of a type ("transfer", ...) or NULL for an unknown one. */
 const char *bwc_tx_type_name(uint64_t type);
 

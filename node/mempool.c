@@ -230,21 +230,6 @@ static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from, tx_list *t
     bwc_overlay_free(&o);
 }
 
-/* What the body moves out of the sender's balance on top of the fee (as in consensus/state.c). */
-static uint64_t tx_spend(const bwc_tx *tx)
-{
-    switch (tx->type) {
-    case BWC_TX_TRANSFER:
-        return tx->body.transfer.amount;
-    case BWC_TX_CHANNEL_OPEN:
-        return tx->body.channel_open.deposit;
-    case BWC_TX_SPONSOR:
-        return tx->body.sponsor.amount;
-    default:
-        return 0;
-    }
-}
-
 /* a pays a lower fee per byte than b. */
 static int lower_rate(const bwc_mempool_tx *a, const bwc_mempool_tx *b)
 {
@@ -321,7 +306,7 @@ int bwc_mempool_add_tx(bwc_mempool *m, const unsigned char *bytes, size_t len, u
      * fill the pool for free with transactions claiming any fee, and eviction by fee rate would
      * then push out every honest one. */
     uint64_t spend;
-    if (in_seq < 0 && (!bwc_amount_add(&spend, tx.fee, tx_spend(&tx)) || acc.balance < spend))
+    if (in_seq < 0 && (!bwc_amount_add(&spend, tx.fee, bwc_tx_spend(&tx)) || acc.balance < spend))
         return bwc_fail(res, BWC_RESULT_INVALID, "bad-tx-insufficient-funds");
     bwc_mempool_tx *e = calloc(1, sizeof *e);
     unsigned char *copy = malloc(len);

@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "common/fileio.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -160,23 +161,16 @@ static void path_of(const bwc_net *net, const char *file, char *out, size_t len)
     snprintf(out, len, "%s/%s", net->chaindir, file);
 }
 
-/* Writes JSON atomically: a temporary file, fsync, rename. */
+/* Writes JSON atomically (common/fileio.h): readers never see half a file. */
 static void save_json(const bwc_net *net, const char *file, json_t *doc)
 {
-    char path[4200], tmp[4210];
+    char path[4200], err[256];
     path_of(net, file, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.new", path);
-    if (json_dump_file(doc, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) != 0) {
-        bwc_log(BWC_LOG_WARNING, "cannot write %s", tmp);
-        return;
-    }
-    FILE *f = fopen(tmp, "r");
-    if (f) {
-        fsync(fileno(f));
-        fclose(f);
-    }
-    if (rename(tmp, path) != 0)
-        bwc_log(BWC_LOG_WARNING, "cannot rename %s: %s", tmp, strerror(errno));
+    char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+    if (!text || bwc_file_replace(path, text, strlen(text), 0600,
+                                  BWC_FILE_SYNC | BWC_FILE_SYNC_DIR, err, sizeof err) != 0)
+        bwc_log(BWC_LOG_WARNING, "cannot save %s: %s", path, text ? err : "out of memory");
+    free(text);
 }
 
 static void save_state(bwc_net *net)

@@ -24,6 +24,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/fileio.h"
 
 #define WWW_AUTH_HEADER "Basic realm=\"jsonrpc\""
 #define COOKIE_SECRET_BYTES 32
@@ -84,18 +85,6 @@ struct bwc_rpc_server {
     deferred **collect; /* while a handler runs: where bwc_rpc_after_reply appends */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 json_t *bwc_rpc_fail(bwc_rpc_error *err, int code, const char *fmt, ...)
 {
@@ -697,9 +686,9 @@ static int write_cookie(bwc_rpc_server *srv, const char *path, char *err, size_t
     int rc = -1, fd = -1;
 
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return fail(err, errlen, "cookie path too long");
+        return bwc_errf(err, errlen, "cookie path too long");
     if (bwc_random_bytes(secret, sizeof secret) != 0)
-        return fail(err, errlen, "no randomness for the RPC cookie");
+        return bwc_errf(err, errlen, "no randomness for the RPC cookie");
     memcpy(text, BWC_RPC_COOKIE_USER ":", sizeof BWC_RPC_COOKIE_USER);
     bwc_hex_encode(text + sizeof BWC_RPC_COOKIE_USER, secret, sizeof secret);
     size_t len = strlen(text);
@@ -707,12 +696,12 @@ static int write_cookie(bwc_rpc_server *srv, const char *path, char *err, size_t
     /* A stale temp file from a crash would make O_EXCL fail: remove it first. O_EXCL and
      * O_NOFOLLOW make sure we write a new file of our own, never through a planted link. */
     if (unlink(tmp) != 0 && errno != ENOENT) {
-        fail(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+        bwc_errf(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        fail(err, errlen, "cannot create RPC cookie %s: %s", tmp, strerror(errno));
+        bwc_errf(err, errlen, "cannot create RPC cookie %s: %s", tmp, strerror(errno));
         goto out;
     }
     for (size_t off = 0; off < len;) {
@@ -720,19 +709,19 @@ static int write_cookie(bwc_rpc_server *srv, const char *path, char *err, size_t
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            fail(err, errlen, "cannot write RPC cookie %s: %s", tmp, strerror(errno));
+            bwc_errf(err, errlen, "cannot write RPC cookie %s: %s", tmp, strerror(errno));
             goto out;
         }
         off += (size_t)w;
     }
     if (close(fd) != 0) {
         fd = -1;
-        fail(err, errlen, "cannot write RPC cookie %s: %s", tmp, strerror(errno));
+        bwc_errf(err, errlen, "cannot write RPC cookie %s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        fail(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        bwc_errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         goto out;
     }
     sha256(text, len, srv->cookie_digest);
@@ -1059,11 +1048,11 @@ static int bind_all(bwc_rpc_server *srv, const bwc_rpc_config *cfg, char *err, s
     size_t n = 0;
 
     if (cfg->n_bind > MAX_BINDS)
-        return fail(err, errlen, "too many -rpcbind addresses (at most %d)", MAX_BINDS);
+        return bwc_errf(err, errlen, "too many -rpcbind addresses (at most %d)", MAX_BINDS);
     for (size_t i = 0; i < cfg->n_bind; i++) {
         endpoint ep;
         if (!parse_endpoint(cfg->bind[i], cfg->port, &ep))
-            return fail(err, errlen,
+            return bwc_errf(err, errlen,
                         "-rpcbind=%s: expected a numeric IP address with an optional port "
                         "(1.2.3.4:5678, [::1]:5678)",
                         cfg->bind[i]);
@@ -1097,7 +1086,7 @@ static int bind_all(bwc_rpc_server *srv, const bwc_rpc_config *cfg, char *err, s
         if (!h) {
             int e = errno;
             if (required[i])
-                return fail(err, errlen, "cannot bind RPC to %s port %u: %s", eps[i].host,
+                return bwc_errf(err, errlen, "cannot bind RPC to %s port %u: %s", eps[i].host,
                             (unsigned)port, strerror(e));
             bwc_log_debug(BWC_LOG_HTTP, "binding RPC on %s port %u failed: %s", eps[i].host,
                           (unsigned)port, strerror(e));
@@ -1116,7 +1105,7 @@ static int bind_all(bwc_rpc_server *srv, const bwc_rpc_config *cfg, char *err, s
                     eps[i].host);
     }
     if (!bound)
-        return fail(err, errlen, "unable to bind any endpoint for the RPC server");
+        return bwc_errf(err, errlen, "unable to bind any endpoint for the RPC server");
     return 0;
 }
 
@@ -1125,7 +1114,7 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
 {
     bwc_rpc_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         return NULL;
     }
     srv->base = base;
@@ -1140,7 +1129,7 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
     /* Loopback is always allowed, as Bitcoin Core. */
     srv->allow = calloc(cfg->n_allowip + 2, sizeof *srv->allow);
     if (!srv->allow) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         goto bad;
     }
     bwc_netmask_parse(&srv->allow[0], "127.0.0.0/8");
@@ -1148,7 +1137,7 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
     srv->n_allow = 2;
     for (size_t i = 0; i < cfg->n_allowip; i++) {
         if (!bwc_netmask_parse(&srv->allow[srv->n_allow++], cfg->allowip[i])) {
-            fail(err, errlen,
+            bwc_errf(err, errlen,
                  "invalid -rpcallowip subnet specification: %s. Valid are a single IP (e.g. "
                  "1.2.3.4), a network/netmask (e.g. 1.2.3.4/255.255.255.0) or a network/CIDR "
                  "(e.g. 1.2.3.4/24).",
@@ -1160,13 +1149,13 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
     if (cfg->password && cfg->password[0]) {
         const char *user = cfg->user ? cfg->user : "";
         if (strchr(user, ':')) {
-            fail(err, errlen, "-rpcuser may not contain ':'");
+            bwc_errf(err, errlen, "-rpcuser may not contain ':'");
             goto bad;
         }
         size_t n = strlen(user) + 1 + strlen(cfg->password);
         char *up = malloc(n + 1);
         if (!up) {
-            fail(err, errlen, "out of memory");
+            bwc_errf(err, errlen, "out of memory");
             goto bad;
         }
         snprintf(up, n + 1, "%s:%s", user, cfg->password);
@@ -1176,13 +1165,13 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
         srv->have_userpass = 1;
     }
     if (!cfg->cookie_path && !srv->have_userpass) {
-        fail(err, errlen, "no RPC credentials: neither a cookie file nor -rpcpassword");
+        bwc_errf(err, errlen, "no RPC credentials: neither a cookie file nor -rpcpassword");
         goto bad;
     }
 
     event_set_log_callback(libevent_log);
     if (!(srv->http = evhttp_new(base))) {
-        fail(err, errlen, "cannot create the HTTP server");
+        bwc_errf(err, errlen, "cannot create the HTTP server");
         goto bad;
     }
     /* evhttp's defaults are unlimited: set every limit explicitly. */
@@ -1205,7 +1194,7 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
      * served before the loop runs again, so none can arrive before the cookie exists. */
     if (cfg->cookie_path) {
         if (!(srv->cookie_path = strdup(cfg->cookie_path))) {
-            fail(err, errlen, "out of memory");
+            bwc_errf(err, errlen, "out of memory");
             goto bad;
         }
         if (write_cookie(srv, srv->cookie_path, err, errlen) != 0) {
@@ -1218,7 +1207,7 @@ bwc_rpc_server *bwc_rpc_server_start(struct event_base *base, const bwc_rpc_conf
                          "help ( \"command\" )\n\nList all commands, or get help for a specified "
                          "command.\n\nArguments:\n1. command    (string, optional) The command "
                          "to get help on") != 0) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         goto bad;
     }
     return srv;

@@ -13,6 +13,7 @@
 
 #include <event2/buffer.h>
 
+#include "common/fileio.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/map.h"
@@ -53,17 +54,6 @@ struct bwc_chunkstore {
     size_t scratch_len;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void content_dir(const bwc_chunkstore *cs, const bwc_hash *cid, char *out, size_t n)
 {
@@ -72,62 +62,20 @@ static void content_dir(const bwc_chunkstore *cs, const bwc_hash *cid, char *out
     snprintf(out, n, "%s/%s", cs->dir, hex);
 }
 
-static int fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
-/* Writes data to folder/name through a temporary file: write, fsync, rename. With sync_dir the
- * folder is fsynced too, so the rename itself survives a power cut. */
+/* Writes data to folder/name through a temporary file of its own (pull-through may write
+ * the same chunk twice at once): write, fsync, rename. With sync_dir the folder is fsynced
+ * too, so the rename itself survives a power cut. */
 static int write_atomic(const char *folder, const char *name, const void *data, size_t len,
                         int sync_dir, char *err, size_t errlen)
 {
-    char tmp[4200], dst[4200];
-    unsigned char rnd[8];
-    char rhex[17];
-    if (bwc_random_bytes(rnd, sizeof rnd) != 0)
-        return fail(err, errlen, "no randomness for a temporary name");
-    bwc_hex_encode(rhex, rnd, sizeof rnd);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%s", folder, name, rhex);
-    snprintf(dst, sizeof dst, "%s/%s", folder, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-    const unsigned char *p = data;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-            goto bad;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        fail(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
-        goto bad;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, dst) != 0) {
-        fail(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-        goto bad;
-    }
-    if (sync_dir && fsync_dir(folder) != 0)
-        return fail(err, errlen, "cannot fsync %s: %s", folder, strerror(errno));
-    return 0;
-bad:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return -1;
+    char dst[4200];
+    if ((size_t)snprintf(dst, sizeof dst, "%s/%s", folder, name) >= sizeof dst)
+        return bwc_errf(err, errlen, "path too long: %.200s", folder);
+    return bwc_file_replace(dst, data, len, 0600,
+                            BWC_FILE_SYNC | BWC_FILE_UNIQUE_TMP |
+                                (sync_dir ? BWC_FILE_SYNC_DIR : 0),
+                            err, errlen);
 }
 
 static int read_file(const char *path, unsigned char **out, size_t *len, size_t max)
@@ -369,11 +317,11 @@ bwc_chunkstore *bwc_chunkstore_open(const char *dir, uint64_t limit, char *err, 
 {
     bwc_chunkstore *cs = calloc(1, sizeof *cs);
     if (!cs) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         return NULL;
     }
     if (strlen(dir) >= sizeof cs->dir - 100) {
-        fail(err, errlen, "chunk store path too long");
+        bwc_errf(err, errlen, "chunk store path too long");
         free(cs);
         return NULL;
     }
@@ -382,12 +330,12 @@ bwc_chunkstore *bwc_chunkstore_open(const char *dir, uint64_t limit, char *err, 
     bwc_map_init(&cs->contents);
     bwc_map_init(&cs->segs);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fail(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        bwc_errf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         goto bad;
     }
     DIR *d = opendir(dir);
     if (!d) {
-        fail(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+        bwc_errf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
         goto bad;
     }
     struct dirent *de;
@@ -397,7 +345,7 @@ bwc_chunkstore *bwc_chunkstore_open(const char *dir, uint64_t limit, char *err, 
             rc = scan_content(cs, de->d_name);
     closedir(d);
     if (rc != 0) {
-        fail(err, errlen, "out of memory reading %s", dir);
+        bwc_errf(err, errlen, "out of memory reading %s", dir);
         goto bad;
     }
     return cs;
@@ -488,7 +436,7 @@ static int set_pin_file(bwc_chunkstore *cs, content *c, int pin)
     } else if (unlink(f) != 0 && errno != ENOENT) {
         return -1;
     } else {
-        fsync_dir(path);
+        bwc_fsync_dir(path);
     }
     c->pinned = pin;
     return 0;
@@ -502,15 +450,15 @@ int bwc_chunkstore_add_manifest(bwc_chunkstore *cs, const unsigned char *raw, si
     bwc_result res;
     bwc_hash id;
     if (!bwc_manifest_decode(&m, raw, len, &res))
-        return fail(err, errlen, "manifest does not decode: %s", res.reject);
+        return bwc_errf(err, errlen, "manifest does not decode: %s", res.reject);
     int ok = bwc_manifest_content_id(&m, &id);
     if (!ok) {
         bwc_manifest_free(&m);
-        return fail(err, errlen, "out of memory");
+        return bwc_errf(err, errlen, "out of memory");
     }
     if (expect && memcmp(id.b, expect->b, 32) != 0) {
         bwc_manifest_free(&m);
-        return fail(err, errlen, "manifest does not hash to the content id");
+        return bwc_errf(err, errlen, "manifest does not hash to the content id");
     }
     if (cid)
         *cid = id;
@@ -518,7 +466,7 @@ int bwc_chunkstore_add_manifest(bwc_chunkstore *cs, const unsigned char *raw, si
     if (c) {
         bwc_manifest_free(&m);
         if (pin && !c->pinned && set_pin_file(cs, c, 1) != 0)
-            return fail(err, errlen, "cannot pin: %s", strerror(errno));
+            return bwc_errf(err, errlen, "cannot pin: %s", strerror(errno));
         touch(cs, c, now);
         return 0;
     }
@@ -526,7 +474,7 @@ int bwc_chunkstore_add_manifest(bwc_chunkstore *cs, const unsigned char *raw, si
     content_dir(cs, &id, path, sizeof path);
     if (mkdir(path, 0700) != 0 && errno != EEXIST) {
         bwc_manifest_free(&m);
-        return fail(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return bwc_errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
     }
     if (write_atomic(path, "manifest.cbor", raw, len, 1, err, errlen) != 0) {
         bwc_manifest_free(&m);
@@ -538,7 +486,7 @@ int bwc_chunkstore_add_manifest(bwc_chunkstore *cs, const unsigned char *raw, si
         free(c);
         bwc_manifest_free(&m);
         remove_tree(path);
-        return fail(err, errlen, "out of memory");
+        return bwc_errf(err, errlen, "out of memory");
     }
     c->cid = id;
     c->m = m;
@@ -547,7 +495,7 @@ int bwc_chunkstore_add_manifest(bwc_chunkstore *cs, const unsigned char *raw, si
     c->last_use = c->touched = now;
     cs->used += len;
     if (pin && set_pin_file(cs, c, 1) != 0)
-        return fail(err, errlen, "cannot pin: %s", strerror(errno));
+        return bwc_errf(err, errlen, "cannot pin: %s", strerror(errno));
     return 0;
 }
 
@@ -593,23 +541,23 @@ int bwc_chunkstore_put_chunk(bwc_chunkstore *cs, const bwc_hash *cid, uint32_t i
     content *c = find(cs, cid);
     bwc_hash h;
     if (!m || !c)
-        return fail(err, errlen, "no manifest for this content");
+        return bwc_errf(err, errlen, "no manifest for this content");
     if (index >= m->n_chunks || len != bwc_manifest_chunk_len(m, index))
-        return fail(err, errlen, "chunk %u has the wrong index or length", index);
+        return bwc_errf(err, errlen, "chunk %u has the wrong index or length", index);
     bwc_sha256(&h, data, len);
     if (memcmp(h.b, m->chunks[index].b, 32) != 0)
-        return fail(err, errlen, "chunk %u does not match its hash in the manifest", index);
+        return bwc_errf(err, errlen, "chunk %u does not match its hash in the manifest", index);
     if (have_bit(c, index))
         return 0;
     if (make_room(cs, cid, len) != 0)
-        return fail(err, errlen, "store full (pinned content fills -relaystore)");
+        return bwc_errf(err, errlen, "store full (pinned content fills -relaystore)");
     char path[3900], name[16];
     content_dir(cs, cid, path, sizeof path);
     snprintf(name, sizeof name, "%u", index);
     if (write_atomic(path, name, data, len, 0, err, errlen) != 0)
         return -1;
     if (set_bit(c, index, 1) != 0)
-        return fail(err, errlen, "out of memory");
+        return bwc_errf(err, errlen, "out of memory");
     c->bytes += len;
     cs->used += len;
     touch(cs, c, now);

@@ -16,22 +16,12 @@
 #include "common/log.h"
 #include "common/manifest_file.h"
 #include "common/random.h"
+#include "common/fileio.h"
 #include "consensus/bech32m.h"
 #include "consensus/key.h"
 #include "consensus/tx.h"
 #include "relay/relay_internal.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 uint64_t bwc_relay_now_ms(const bwc_relay_server *r)
 {
@@ -50,18 +40,18 @@ static int read_key(const char *path, unsigned char key[32], char *err, size_t e
     char buf[80];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "cannot read the relay key %s: %s", path, strerror(errno));
+        return bwc_errf(err, errlen, "cannot read the relay key %s: %s", path, strerror(errno));
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n < 0)
-        return fail(err, errlen, "cannot read the relay key %s", path);
+        return bwc_errf(err, errlen, "cannot read the relay key %s", path);
     buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
         buf[--n] = '\0';
     int ok = n == 64 && bwc_hex_decode(key, 32, buf);
     bwc_cleanse(buf, sizeof buf);
     if (!ok)
-        return fail(err, errlen, "%s must hold a secret key as 64 hex digits", path);
+        return bwc_errf(err, errlen, "%s must hold a secret key as 64 hex digits", path);
     return 0;
 }
 
@@ -70,21 +60,21 @@ static int create_key(const char *path, unsigned char key[32], char *err, size_t
 {
     char hex[66];
     if (bwc_random_bytes(key, 32) != 0)
-        return fail(err, errlen, "no randomness for the relay key");
+        return bwc_errf(err, errlen, "no randomness for the relay key");
     bwc_hex_encode(hex, key, 32);
     hex[64] = '\n';
     hex[65] = '\0';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         bwc_cleanse(hex, sizeof hex);
-        return fail(err, errlen, "cannot create the relay key %s: %s", path, strerror(errno));
+        return bwc_errf(err, errlen, "cannot create the relay key %s: %s", path, strerror(errno));
     }
     int ok = write(fd, hex, 65) == 65 && fsync(fd) == 0;
     close(fd);
     bwc_cleanse(hex, sizeof hex);
     if (!ok) {
         unlink(path);
-        return fail(err, errlen, "cannot write the relay key %s", path);
+        return bwc_errf(err, errlen, "cannot write the relay key %s", path);
     }
     return 0;
 }
@@ -107,7 +97,7 @@ static int load_key(bwc_relay_server *r, char *err, size_t errlen)
         }
     }
     if (!bwc_key_pubkey(r->cfg.secp, &r->pub, r->key))
-        return fail(err, errlen, "the relay key is not a valid secret key");
+        return bwc_errf(err, errlen, "the relay key is not a valid secret key");
     return 0;
 }
 
@@ -431,12 +421,12 @@ int bwc_relay_burst(bwc_relay_server *r, uint64_t hours, char *err, size_t errle
 {
     uint64_t now = bwc_relay_now(r);
     if (hours != 0 && (hours < BWC_RELAY_BURST_MIN_HOURS || hours > BWC_RELAY_BURST_MAX_HOURS))
-        return fail(err, errlen, "a burst lasts %u to %u hours (0 ends one)",
+        return bwc_errf(err, errlen, "a burst lasts %u to %u hours (0 ends one)",
                     BWC_RELAY_BURST_MIN_HOURS, BWC_RELAY_BURST_MAX_HOURS);
     bwc_relay_quota_roll(&r->quota, now);
     r->quota.burst_until = hours ? now + hours * 3600u : 0;
     if (bwc_relay_persist(r, NULL, NULL, NULL, 0, 1) != 0)
-        return fail(err, errlen, "cannot write the relay state");
+        return bwc_errf(err, errlen, "cannot write the relay state");
     if (hours)
         bwc_log(BWC_LOG_INFO, "relay: burst window open for %llu hours", (unsigned long long)hours);
     else
@@ -458,11 +448,11 @@ int bwc_relay_import(bwc_relay_server *r, const char *path, int pin, uint64_t ch
                                errlen) != 0)
         return -1;
     if (!bwc_manifest_encode(&m, &enc) || enc.oom) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         goto out;
     }
     if (!bwc_manifest_content_id(&m, cid)) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         goto out;
     }
     added = bwc_chunkstore_manifest(r->store, cid) == NULL;
@@ -472,11 +462,11 @@ int bwc_relay_import(bwc_relay_server *r, const char *path, int pin, uint64_t ch
         goto out;
     }
     if (!(buf = malloc(m.chunk_size))) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         goto out;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        bwc_errf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         goto out;
     }
     for (size_t i = 0; i < m.n_chunks; i++) {
@@ -490,7 +480,7 @@ int bwc_relay_import(bwc_relay_server *r, const char *path, int pin, uint64_t ch
             off += (size_t)n;
         }
         if (off != len) {
-            fail(err, errlen, "%s changed while it was imported", path);
+            bwc_errf(err, errlen, "%s changed while it was imported", path);
             goto out;
         }
         /* put_chunk checks the bytes against the manifest: a file changed between the two
@@ -524,7 +514,7 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     size_t bad = 0;
     bwc_relay_server *r = calloc(1, sizeof *r);
     if (!r) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         return NULL;
     }
     r->base = base;
@@ -541,21 +531,21 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     r->cfg.region = NULL;
     r->cfg.version = NULL;
     if (!cfg->dir || strlen(cfg->dir) >= sizeof r->dir - 64) {
-        fail(err, errlen, "bad relay directory");
+        bwc_errf(err, errlen, "bad relay directory");
         goto bad;
     }
     snprintf(r->dir, sizeof r->dir, "%s", cfg->dir);
     snprintf(r->region, sizeof r->region, "%s", cfg->region ? cfg->region : "ZZ");
     if (strlen(r->region) != 2 || r->region[0] < 'A' || r->region[0] > 'Z' || r->region[1] < 'A' ||
         r->region[1] > 'Z') {
-        fail(err, errlen, "-relayregion must be two capital letters (ISO 3166-1 alpha-2)");
+        bwc_errf(err, errlen, "-relayregion must be two capital letters (ISO 3166-1 alpha-2)");
         goto bad;
     }
     snprintf(r->version, sizeof r->version, "%s", cfg->version ? cfg->version : "");
     if (!r->cfg.credit_window)
         r->cfg.credit_window = BWC_RELAY_CREDIT_WINDOW;
     if (r->cfg.credit_window > BWC_RELAY_CREDIT_WINDOW_MAX) {
-        fail(err, errlen, "-relaycreditwindow is at most %u bytes", BWC_RELAY_CREDIT_WINDOW_MAX);
+        bwc_errf(err, errlen, "-relaycreditwindow is at most %u bytes", BWC_RELAY_CREDIT_WINDOW_MAX);
         goto bad;
     }
     if (!r->cfg.settle_multiple)
@@ -565,7 +555,7 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     if (!r->cfg.burst_quota)
         r->cfg.burst_quota = r->cfg.quota;
     if (r->cfg.quota && r->cfg.burst_quota < r->cfg.quota) {
-        fail(err, errlen, "-relayburstquota must be at least -relayquota");
+        bwc_errf(err, errlen, "-relayburstquota must be at least -relayquota");
         goto bad;
     }
     if (!r->cfg.max_connections)
@@ -575,34 +565,34 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     if (!r->cfg.max_fetches)
         r->cfg.max_fetches = BWC_RELAY_MAX_FETCHES;
     if ((cfg->keyfile && !r->cfg.keyfile) || (cfg->hrp && !r->cfg.hrp)) {
-        fail(err, errlen, "out of memory");
+        bwc_errf(err, errlen, "out of memory");
         goto bad;
     }
     for (size_t i = 0; i < cfg->n_free; i++)
         if (bwc_map_put(&r->free_ids, cfg->free_ids[i].b, 32, (void *)1) != 0) {
-            fail(err, errlen, "out of memory");
+            bwc_errf(err, errlen, "out of memory");
             goto bad;
         }
     if (cfg->n_peers) {
         r->peers = calloc(cfg->n_peers, sizeof *r->peers);
         if (!r->peers) {
-            fail(err, errlen, "out of memory");
+            bwc_errf(err, errlen, "out of memory");
             goto bad;
         }
         for (size_t i = 0; i < cfg->n_peers; i++) {
             const char *p = cfg->peers[i];
             if (!bwc_endpoint_valid(p, strlen(p))) {
-                fail(err, errlen, "-relaypeer=%s is not an endpoint http://HOST:PORT", p);
+                bwc_errf(err, errlen, "-relaypeer=%s is not an endpoint http://HOST:PORT", p);
                 goto bad;
             }
             if (!(r->peers[r->n_peers++] = strdup(p))) {
-                fail(err, errlen, "out of memory");
+                bwc_errf(err, errlen, "out of memory");
                 goto bad;
             }
         }
     }
     if (mkdir(r->dir, 0700) != 0 && errno != EEXIST) {
-        fail(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
+        bwc_errf(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
         goto bad;
     }
     if (load_key(r, err, errlen) != 0)
@@ -614,7 +604,7 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     if (!(r->db = bwc_relay_db_open(path, err, errlen)))
         goto bad;
     if (bwc_relay_db_load_quota(r->db, &r->quota) < 0) {
-        fail(err, errlen, "the relay state's quota record is unreadable");
+        bwc_errf(err, errlen, "the relay state's quota record is unreadable");
         goto bad;
     }
     uint64_t now_ms = bwc_relay_now_ms(r);
@@ -622,11 +612,11 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     if (cfg->burst_hours && bwc_relay_burst(r, cfg->burst_hours, err, errlen) != 0)
         goto bad;
     if (bwc_relay_persist(r, NULL, NULL, NULL, 0, 1) != 0) {
-        fail(err, errlen, "cannot write the relay state in %s", path);
+        bwc_errf(err, errlen, "cannot write the relay state in %s", path);
         goto bad;
     }
     if (bwc_relay_db_load_lanes(r->db, cfg->chain_id, take_lane, r, &bad) != 0) {
-        fail(err, errlen, "cannot read the relay state in %s", path);
+        bwc_errf(err, errlen, "cannot read the relay state in %s", path);
         goto bad;
     }
     if (bad)

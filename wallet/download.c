@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common/base64url.h"
+#include "common/fileio.h"
 #include "common/hex.h"
 #include "common/random.h"
 #include "consensus/key.h"
@@ -722,23 +723,6 @@ static void final_receipts(run_ctx *x)
     x->dirty = 1;
 }
 
-static int sync_dir_of(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 static void stop_events(run_ctx *x)
 {
@@ -882,7 +866,7 @@ int bwc_dl_run(bwc_download *d, char *err, size_t errlen)
                          strerror(errno));
                 rc = WEXIT_USAGE;
             } else {
-                sync_dir_of(d->file);
+                bwc_fsync_parent(d->file);
                 unlink(d->state_path);
             }
         } else {

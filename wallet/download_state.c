@@ -1,6 +1,8 @@
 /* download_state.c: the resume state file (FILE.part.state): encoding, strict decoding, saving. */
 #include "wallet/download_state.h"
 
+#include "common/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -297,76 +299,18 @@ fail:
 
 /* ---- files ---- */
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
-/* fsyncs the directory holding path, so a rename in it survives a power failure. */
-static int sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 int bwc_dl_state_save(const char *path, const bwc_dl_state *s, int durable, char *err,
                       size_t errlen)
 {
-    char tmp[4096 + 8];
     bwc_buf b = BWC_BUF_INIT;
-    int fd = -1, rc = -1;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "path too long: %s", path);
-        return -1;
-    }
-    if (!bwc_dl_state_encode(s, &b)) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, b.data, b.len) != 0 || (durable && fsync(fd) != 0)) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    if (durable && sync_dir(path) != 0) {
-        snprintf(err, errlen, "cannot sync the directory of %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
+    int rc = -1;
+    if (!bwc_dl_state_encode(s, &b))
+        bwc_errf(err, errlen, "out of memory");
+    else
+        rc = bwc_file_replace(path, b.data, b.len, 0600,
+                              durable ? BWC_FILE_SYNC | BWC_FILE_SYNC_DIR : 0, err, errlen);
     bwc_buf_free(&b);
     return rc;
 }
@@ -446,7 +390,7 @@ int bwc_dl_journal_save(const char *dir, const bwc_receipt *r, char *err, size_t
         goto out;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || bwc_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }

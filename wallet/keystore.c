@@ -2,6 +2,8 @@
  * and labels; atomic replacement and locking of the file. */
 #include "wallet/keystore.h"
 
+#include "common/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -503,72 +505,12 @@ fail:
     return -1;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
-/* fsyncs the directory holding path, so that a rename into it is durable. */
-static int sync_dir(const char *path)
-{
-    char copy[BWC_PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 int bwc_keystore_write_file(const char *path, const unsigned char *data, size_t n, char *err,
                             size_t errlen)
 {
-    char tmp[BWC_PATH_MAX];
-    int len = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (len < 0 || (size_t)len >= sizeof tmp) {
-        snprintf(err, errlen, "wallet path too long");
-        return -1;
-    }
-    if (unlink(tmp) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot remove the stale %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (close(fd) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (sync_dir(path) != 0) {
-        snprintf(err, errlen, "cannot sync the directory of %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return bwc_file_replace(path, data, n, 0600, BWC_FILE_SYNC | BWC_FILE_SYNC_DIR, err, errlen);
 }
 
 int bwc_keystore_lock(const char *path, char *err, size_t errlen)
