@@ -189,7 +189,8 @@ bwc_submit_status bwc_node_submit_block(bwc_node *n, const unsigned char *bytes,
         if (!bwc_node_in_ibd(n) || after->height % 1000 == 0)
             bwc_log(BWC_LOG_INFO, "new best block at height %llu (%u txs, %u receipts)",
                     (unsigned long long)after->height, after->n_txs, after->n_receipts);
-        bwc_node_announce(n, BWC_INV_BLOCK, &after->id);
+        if (n->net_started)
+            bwc_net_tip_changed(&n->net);
         block_notify(n, &after->id);
         miner_refresh(n);
         bwc_node_relay_block(n);

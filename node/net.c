@@ -969,6 +969,8 @@ void bwc_net_stop(bwc_net *net)
     free(net->added);
     free(net->addrs);
     free(net->bans);
+    for (size_t i = 0; i < net->n_waiting; i++)
+        free(net->waiting[i].bytes);
     bwc_map_free(&net->requested);
     bwc_map_free(&net->tx_requested);
     memset(net, 0, sizeof *net);

@@ -31,6 +31,9 @@ struct event;
 #define BWC_NET_INV_PER_MINUTE 50000  /* inventory items a peer may announce per minute */
 #define BWC_NET_ADDRMAN_MAX 4096
 #define BWC_NET_RETRY_MAX_SECONDS 600
+#define BWC_NET_WAITING_MAX 512          /* txs and receipts waiting for a block they need */
+#define BWC_NET_WAITING_SECONDS (20 * 60) /* and for how long at most */
+#define BWC_NET_UNCONNECTING_MAX 8        /* non-connecting headers before it costs score */
 
 typedef struct bwc_peer {
     struct bwc_net *net;
@@ -61,6 +64,7 @@ typedef struct bwc_peer {
     size_t n_in_flight;
     uint64_t inv_window_ms, inv_in_window;
     int sync_started;            /* we sent it a getheaders */
+    int unconnecting;            /* headers messages in a row that did not connect */
     int sent_getaddr, got_addr;
     struct bwc_peer *next;
 } bwc_peer;
@@ -108,6 +112,15 @@ typedef struct bwc_net {
     bwc_map requested;    /* block id -> the peer it is asked from (not owned) */
     bwc_map tx_requested; /* tx/receipt id -> request time: ask each once at a time */
     struct event *timer;
+    /* Transactions and receipts refused only for state they need (an unknown channel, a
+     * balance not yet received): tried again after every new best block. */
+    struct {
+        uint8_t kind;
+        unsigned char *bytes;
+        size_t len;
+        uint64_t since;
+    } waiting[BWC_NET_WAITING_MAX];
+    size_t n_waiting;
     uint64_t last_save_ms;
     uint64_t last_sweep_ms;
 } bwc_net;
@@ -134,6 +147,9 @@ void bwc_net_stop(bwc_net *net);
 
 /* Announces an accepted object to every peer that does not have it. */
 void bwc_net_announce(bwc_net *net, bwc_inv_kind kind, const bwc_hash *id);
+
+/* The best chain moved: retry what waits for state, and tell peers (headers first). */
+void bwc_net_tip_changed(bwc_net *net);
 
 /* Peers and bans, for RPC. */
 size_t bwc_net_count(const bwc_net *net, int inbound);

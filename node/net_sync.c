@@ -105,6 +105,14 @@ static void on_getheaders(bwc_peer *p, const bwc_msg *m)
     bwc_msg_free(&out);
 }
 
+static void request_blocks(bwc_net *net);
+
+/* a is a better best-known block for a peer than b: more work. */
+static int better_known(const bwc_index *a, const bwc_index *b)
+{
+    return bwc_u256_cmp(a->work, b->work) > 0;
+}
+
 static void on_headers(bwc_peer *p, const bwc_msg *m)
 {
     bwc_chain *c = chain_of(p);
@@ -115,8 +123,10 @@ static void on_headers(bwc_peer *p, const bwc_msg *m)
         bwc_submit_status st =
             bwc_chain_accept_header(c, &m->headers[i], bwc_node_now(), &id, &res);
         if (st == BWC_SUBMIT_ORPHAN) {
-            /* Headers that do not connect: ask from our locator; repeated, it costs. */
-            bwc_peer_misbehaving(p, 10, "headers that do not connect");
+            /* Headers that do not connect, such as a new block announced while we lag
+             * behind: ask from our locator. Only a peer that keeps doing it pays. */
+            if (++p->unconnecting > BWC_NET_UNCONNECTING_MAX)
+                bwc_peer_misbehaving(p, 10, "headers that do not connect");
             send_getheaders(p);
             return;
         }
@@ -130,10 +140,13 @@ static void on_headers(bwc_peer *p, const bwc_msg *m)
         last = bwc_chain_find(c, &id);
         remember(p, &id);
     }
-    if (last && (!p->best_known || last->height > p->best_known->height))
+    if (m->n_headers > 0)
+        p->unconnecting = 0;
+    if (last && (!p->best_known || better_known(last, p->best_known)))
         p->best_known = last;
     if (m->n_headers == BWC_MAX_HEADERS)
         send_getheaders(p);
+    request_blocks(p->net);
 }
 
 /* ---- inventory ---- */
@@ -285,8 +298,74 @@ static void on_block(bwc_peer *p, const bwc_msg *m)
         break;
     }
     const bwc_index *x = bwc_chain_find(chain_of(p), &id);
-    if (x && (!p->best_known || x->height > p->best_known->height))
+    if (x && (!p->best_known || better_known(x, p->best_known)))
         p->best_known = x;
+    request_blocks(p->net);
+}
+
+/* Refusals that a later block can turn around: the object may be fine once we have caught
+ * up (a receipt for a channel opened in a block we lack, a payment from funds received
+ * there). Anything else is final. */
+static int needs_state(const char *reject)
+{
+    static const char *const later[] = {
+        "bad-receipt-unknown-channel", "bad-tx-insufficient-funds", "bad-tx-unknown-content",
+        "bad-tx-no-relay", "bad-receipt-seq", "bad-tx-nonce", "mempool-nonce-gap",
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (strcmp(reject, later[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Keeps a copy to try again after the next blocks (bounded: the oldest goes first). */
+static void wait_for_state(bwc_net *net, bwc_inv_kind kind, const unsigned char *bytes,
+                           size_t len)
+{
+    for (size_t i = 0; i < net->n_waiting; i++)
+        if (net->waiting[i].len == len && memcmp(net->waiting[i].bytes, bytes, len) == 0)
+            return;
+    if (net->n_waiting == BWC_NET_WAITING_MAX) {
+        free(net->waiting[0].bytes);
+        memmove(&net->waiting[0], &net->waiting[1], (net->n_waiting - 1) * sizeof net->waiting[0]);
+        net->n_waiting--;
+    }
+    unsigned char *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, bytes, len);
+    size_t i = net->n_waiting++;
+    net->waiting[i].kind = (uint8_t)kind;
+    net->waiting[i].bytes = copy;
+    net->waiting[i].len = len;
+    net->waiting[i].since = bwc_node_now();
+}
+
+/* After a new best block: what now passes enters the pools and is announced; what still
+ * waits stays, up to BWC_NET_WAITING_SECONDS. */
+static void retry_waiting(bwc_net *net)
+{
+    bwc_node *n = net->node;
+    uint64_t now = bwc_node_now();
+    size_t keep = 0;
+    for (size_t i = 0; i < net->n_waiting; i++) {
+        bwc_result res;
+        bwc_hash id;
+        int receipt = net->waiting[i].kind == BWC_INV_RECEIPT;
+        int ok = receipt ? bwc_mempool_add_receipt(&n->mempool, net->waiting[i].bytes,
+                                                   net->waiting[i].len, &id, &res)
+                         : bwc_mempool_add_tx(&n->mempool, net->waiting[i].bytes,
+                                              net->waiting[i].len, now, &id, &res);
+        if (ok)
+            bwc_net_announce(net, receipt ? BWC_INV_RECEIPT : BWC_INV_TX, &id);
+        if (ok || !needs_state(res.reject) ||
+            now - net->waiting[i].since > BWC_NET_WAITING_SECONDS) {
+            free(net->waiting[i].bytes);
+            continue;
+        }
+        net->waiting[keep++] = net->waiting[i];
+    }
+    net->n_waiting = keep;
 }
 
 static void on_tx(bwc_peer *p, const bwc_msg *m, int receipt)
@@ -304,11 +383,14 @@ static void on_tx(bwc_peer *p, const bwc_msg *m, int receipt)
         bwc_net_announce(p->net, receipt ? BWC_INV_RECEIPT : BWC_INV_TX, &id);
         return;
     }
-    if (res.code == BWC_RESULT_MALFORMED)
+    if (res.code == BWC_RESULT_MALFORMED) {
         bwc_peer_misbehaving(p, BWC_NET_BAN_SCORE, res.reject);
-    else
-        bwc_log_debug(BWC_LOG_MEMPOOL, "%s from peer %llu not accepted: %s",
-                      receipt ? "receipt" : "tx", (unsigned long long)p->id, res.reject);
+        return;
+    }
+    bwc_log_debug(BWC_LOG_MEMPOOL, "%s from peer %llu not accepted: %s",
+                  receipt ? "receipt" : "tx", (unsigned long long)p->id, res.reject);
+    if (needs_state(res.reject))
+        wait_for_state(p->net, receipt ? BWC_INV_RECEIPT : BWC_INV_TX, m->obj, m->obj_len);
 }
 
 static void on_addr(bwc_peer *p, const bwc_msg *m)
@@ -430,6 +512,29 @@ void bwc_net_announce(bwc_net *net, bwc_inv_kind kind, const bwc_hash *id)
         announce_to(p, kind, id);
 }
 
+/* A new best block goes out at once as its header (one round trip less than an inv): a peer
+ * that has its parent asks for the block; one that lags asks for headers. */
+void bwc_net_tip_changed(bwc_net *net)
+{
+    if (!net || !net->node)
+        return;
+    const bwc_index *tip = bwc_chain_tip(&net->node->chain);
+    bwc_msg m;
+    memset(&m, 0, sizeof m);
+    bwc_header h = tip->header;
+    m.type = BWC_MSG_HEADERS;
+    m.headers = &h;
+    m.n_headers = 1;
+    for (bwc_peer *p = net->peers; p; p = p->next) {
+        if (!ready(p) || bwc_map_get(&p->known, tip->id.b, 32))
+            continue;
+        bwc_peer_send(p, &m);
+        remember(p, &tip->id);
+    }
+    retry_waiting(net);
+    request_blocks(net);
+}
+
 /* A new peer hears of everything waiting in our pools, as it would have had it been connected
  * when they arrived. */
 static void announce_pools(bwc_peer *p)
@@ -461,55 +566,51 @@ static void flush_announcements(bwc_peer *p)
 
 /* ---- block download ---- */
 
-/* Asks peers for the blocks of the best header's branch that we lack, lowest first, at most
- * BWC_NET_BLOCKS_IN_FLIGHT per peer and BWC_NET_DOWNLOAD_WINDOW ahead of the tip, each from
- * one peer at a time; only from peers whose best known header is on that branch. */
-static void request_blocks(bwc_net *net)
+/* Asks each peer for the blocks it can give that lead to its best known block, when that block
+ * has more work than our tip: the lowest missing first, at most BWC_NET_BLOCKS_IN_FLIGHT per
+ * peer and BWC_NET_DOWNLOAD_WINDOW ahead of the tip, each block from one peer at a time.
+ * Aiming at each peer's own best block, not only at the best header we know, means a header
+ * whose block never comes cannot stop us following the peers that do send theirs. */
+static void request_from(bwc_net *net, bwc_peer *p)
 {
     bwc_chain *c = &net->node->chain;
-    const bwc_index *goal = c->best_header;
     const bwc_index *tip = bwc_chain_tip(c);
-    if (goal == tip || (goal->status & BWC_INDEX_FAILED))
+    const bwc_index *goal = p->best_known;
+    if (!goal || (goal->status & BWC_INDEX_FAILED) || bwc_u256_cmp(goal->work, tip->work) <= 0)
         return;
-    /* The lowest block of goal's branch that is not on the active chain. */
     const bwc_index *top = ancestor(goal, tip->height + BWC_NET_DOWNLOAD_WINDOW);
-    size_t n = 0;
     const bwc_index *path[BWC_NET_DOWNLOAD_WINDOW + 1];
+    size_t n = 0;
     for (const bwc_index *x = top; x && !bwc_chain_contains(c, x); x = x->prev) {
         if (n == BWC_NET_DOWNLOAD_WINDOW + 1)
             memmove(path, path + 1, (--n) * sizeof path[0]);
         path[n++] = x;
     }
-    for (bwc_peer *p = net->peers; p; p = p->next) {
-        if (!ready(p) || p->n_in_flight >= BWC_NET_BLOCKS_IN_FLIGHT || !p->best_known)
+    bwc_msg m;
+    bwc_inv want[BWC_NET_BLOCKS_IN_FLIGHT];
+    memset(&m, 0, sizeof m);
+    m.type = BWC_MSG_GETDATA;
+    m.inv = want;
+    for (size_t i = n; i-- > 0 && p->n_in_flight < BWC_NET_BLOCKS_IN_FLIGHT;) {
+        const bwc_index *x = path[i];
+        if ((x->status & BWC_INDEX_FAILED))
+            break;
+        if ((x->status & BWC_INDEX_HAVE_DATA) || bwc_map_get(&net->requested, x->id.b, 32))
             continue;
-        /* The peer can serve blocks of goal's branch up to its best known header. */
-        const bwc_index *shared = ancestor(goal, p->best_known->height);
-        if (!shared)
-            continue;
-        const bwc_index *mine = ancestor(p->best_known, shared->height);
-        uint64_t limit = mine == shared ? shared->height : 0;
-        bwc_msg m;
-        bwc_inv want[BWC_NET_BLOCKS_IN_FLIGHT];
-        memset(&m, 0, sizeof m);
-        m.type = BWC_MSG_GETDATA;
-        m.inv = want;
-        for (size_t i = n; i-- > 0 && p->n_in_flight < BWC_NET_BLOCKS_IN_FLIGHT;) {
-            const bwc_index *x = path[i];
-            if (x->height > limit)
-                break;
-            if ((x->status & (BWC_INDEX_HAVE_DATA | BWC_INDEX_FAILED)) ||
-                bwc_map_get(&net->requested, x->id.b, 32))
-                continue;
-            bwc_map_put(&net->requested, x->id.b, 32, p);
-            p->in_flight[p->n_in_flight] = x->id;
-            p->in_flight_ms[p->n_in_flight++] = bwc_net_now_ms();
-            want[m.n_inv++] = (bwc_inv){BWC_INV_BLOCK, x->id};
-        }
-        if (m.n_inv)
-            bwc_peer_send(p, &m);
-        m.inv = NULL;
+        bwc_map_put(&net->requested, x->id.b, 32, p);
+        p->in_flight[p->n_in_flight] = x->id;
+        p->in_flight_ms[p->n_in_flight++] = bwc_net_now_ms();
+        want[m.n_inv++] = (bwc_inv){BWC_INV_BLOCK, x->id};
     }
+    if (m.n_inv)
+        bwc_peer_send(p, &m);
+}
+
+static void request_blocks(bwc_net *net)
+{
+    for (bwc_peer *p = net->peers; p; p = p->next)
+        if (ready(p) && p->n_in_flight < BWC_NET_BLOCKS_IN_FLIGHT)
+            request_from(net, p);
 }
 
 void bwc_sync_tick(bwc_net *net, uint64_t now_ms)
