@@ -147,6 +147,20 @@ static int chain_channel(bwc_wctx *w, const json_t *o, bwc_hash *id, bwc_dl_chan
 
 /* The open channel to p's relay with the most deposit left, reconciled with the relay, into the
  * state (p->channel), or none. chain: our listchannels. Returns 0, or an exit code. */
+/* A relay this download caught sending a bad chunk, before an interruption. */
+static int caught_before(const bwc_dl_state *s, const bwc_dl_relay *x)
+{
+    if (!s)
+        return 0;
+    for (size_t i = 0; i < s->n_channels; i++) {
+        if (s->channels[i].caught && !memcmp(s->channels[i].relay.b, x->key.b, 32)) {
+            msg("not using relay %s again: it sent a chunk that failed its check", x->endpoint);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int reuse_channel(bwc_wctx *w, const bwc_wallet_key *k, bwc_download *d, plan *p,
                          const json_t *chain, uint64_t need, const char *journal)
 {
@@ -642,7 +656,7 @@ int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
     r.dns = evdns_base_new(r.base, EVDNS_BASE_INITIALIZE_NAMESERVERS); /* NULL: IP literals */
     size_t n_plans = 0, manifest_len = 0;
     for (size_t i = 0; i < eligible && n_plans < n_want; i++)
-        if (probe_manifest(r.base, r.dns, &r.relays[i], &cid, &r.m, &r.manifest_bytes,
+        if (!caught_before(r.have_state ? &r.state : NULL, &r.relays[i]) && probe_manifest(r.base, r.dns, &r.relays[i], &cid, &r.m, &r.manifest_bytes,
                            &manifest_len)) {
             r.plans[n_plans].info = r.relays[i];
             r.plans[n_plans].channel = -1;

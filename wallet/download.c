@@ -468,8 +468,15 @@ static void on_chunk(void *arg, const bwc_dl_response *r)
     case BWC_DL_ACT_OK: {
         bwc_hash h;
         if (!bwc_dl_chunk_verify(d->m, (uint32_t)i, r->body, r->len, &h)) {
-            /* Never paid for: no receipt covers it, and this relay gets no more requests. */
+            /* Never paid for: no receipt covers it, and this relay gets no more requests. The
+             * channel remembers it (saved with the state), so a resumed download neither
+             * mistakes the bad delivery for a lost one to pay for nor asks this relay again. */
             bwc_dl_sched_release(&x->sched, (size_t)i);
+            if (ch) {
+                bwc_dl_pending_remove(ch, (uint32_t)i);
+                ch->caught = 1;
+                x->dirty = 1;
+            }
             drop(p,
                  "chunk %ld failed its check (%zu bytes, not the manifest's SHA-256); it was "
                  "not paid for",

@@ -33,6 +33,8 @@ typedef struct {
     bwc_receipt newest;
     uint32_t pending[BWC_DL_MAX_PENDING];
     size_t n_pending;
+    int caught; /* its relay sent a chunk that failed its check: nothing more is signed on this
+                   channel and the relay is not used again by this download, resumed or not */
 } bwc_dl_channel;
 
 /* A channel with no receipt yet. */

@@ -68,7 +68,7 @@ long bwc_dl_state_add(bwc_dl_state *s, const bwc_dl_channel *c)
 
 static void put_channel(bwc_buf *b, const bwc_dl_channel *c)
 {
-    size_t fields = 5 + (c->has_receipt != 0) + (c->n_pending != 0);
+    size_t fields = 5 + (c->has_receipt != 0) + (c->n_pending != 0) + (c->caught != 0);
     bwc_cbor_put_map(b, fields);
     bwc_cbor_put_uint(b, 0);
     bwc_cbor_put_bstr(b, c->id.b, 32);
@@ -93,6 +93,10 @@ static void put_channel(bwc_buf *b, const bwc_dl_channel *c)
         bwc_cbor_put_array(b, c->n_pending);
         for (size_t i = 0; i < c->n_pending; i++)
             bwc_cbor_put_uint(b, c->pending[i]);
+    }
+    if (c->caught) {
+        bwc_cbor_put_uint(b, 7);
+        bwc_cbor_put_uint(b, 1);
     }
 }
 
@@ -160,7 +164,7 @@ static int read_channel(bwc_cbor_reader *r, bwc_dl_channel *c, const bwc_dl_stat
     uint64_t k;
     memset(c, 0, sizeof *c);
     *why = "state-bad-channel";
-    if (!bwc_cbor_read_map(r, &count) || count < 5 || count > 7 || !key_is(r, 0) ||
+    if (!bwc_cbor_read_map(r, &count) || count < 5 || count > 8 || !key_is(r, 0) ||
         !read_hash(r, c->id.b) || !key_is(r, 1) || !read_hash(r, c->relay.b) || !key_is(r, 2) ||
         !bwc_cbor_read_uint(r, &c->price) || !key_is(r, 3) || !bwc_cbor_read_uint(r, &c->deposit) ||
         !key_is(r, 4) || !bwc_cbor_read_uint(r, &c->start_amount))
@@ -205,6 +209,13 @@ static int read_channel(bwc_cbor_reader *r, bwc_dl_channel *c, const bwc_dl_stat
                     return 0;
             c->pending[c->n_pending++] = (uint32_t)v;
         }
+    }
+    if (peek_key(r, seen, count, &k) && k == 7) {
+        uint64_t v;
+        seen++;
+        if (!key_is(r, 7) || !bwc_cbor_read_uint(r, &v) || v != 1)
+            return 0;
+        c->caught = 1;
     }
     if (seen != count) /* a key the format does not have, or one out of order */
         return 0;

@@ -820,6 +820,7 @@ static void make_state(bwc_dl_state *s, sync_fixture *f)
     bwc_hash id2;
     fill_hash(&id2, 0x77);
     bwc_dl_channel_init(&fresh, &id2, &f->c.relay, 5, 6);
+    fresh.caught = 1; /* its relay sent a bad chunk */
     assert_int_equal(bwc_dl_state_add(s, &fresh), 1);
 }
 
@@ -863,8 +864,10 @@ static void test_state_round_trip(void **state)
     assert_int_equal(c->pending[0], 6);
     assert_int_equal(c->pending[1], 2);
     assert_memory_equal(&c->newest, &s.channels[0].newest, sizeof c->newest);
+    assert_false(c->caught);
     assert_false(back.channels[1].has_receipt);
     assert_int_equal(back.channels[1].deposit, 6);
+    assert_true(back.channels[1].caught);
     assert_int_equal(bwc_dl_state_find(&back, &back.channels[1].id), 1);
     /* Encoding the decoded state gives the same bytes. */
     assert_true(bwc_dl_state_encode(&back, &b2));
