@@ -599,6 +599,14 @@ static void handle_manifest(bwc_relay_server *r, struct evhttp_request *req, con
     evbuffer_free(buf);
 }
 
+/* Bwc-Served: the bytes served on the lane a paid request names. */
+static void add_served(struct evhttp_request *req, uint64_t served)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)served);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Bwc-Served", v);
+}
+
 static void handle_chunk(bwc_relay_server *r, struct evhttp_request *req, const bwc_relay_path *p,
                          const bwc_relay_fetched *f)
 {
@@ -637,24 +645,27 @@ static void handle_chunk(bwc_relay_server *r, struct evhttp_request *req, const 
             send_error(req, status, code, "the channel or pool does not pay for this", 0);
             return;
         }
-        if (pay.has_receipt) {
-            /* A bad receipt refuses the request: never served on an older receipt. */
-            status = intake(r, pay.raw, pay.raw_len, &pay, &lane, &code, &dw);
-            if (status != 200) {
-                send_error(req, status, code, "receipt refused", 0);
-                return;
-            }
-        } else {
-            lane = bwc_relay_lane_get(r, &pay.id, pay.mode == PAY_POOL ? &pay.consumer : NULL, 1);
-            if (!lane) {
-                send_error(req, 500, "out-of-memory", NULL, 0);
-                return;
-            }
+        if (!pay.has_receipt) {
+            /* Channel ids are public: without the consumer's signature on every paid request
+             * anyone could spend a fresh lane's first credit window and break its digest for
+             * the owner (doc/protocol.md, decision 20). The lane is looked up, not created. */
+            const bwc_relay_lane *l =
+                bwc_relay_lane_get(r, &pay.id, pay.mode == PAY_POOL ? &pay.consumer : NULL, 0);
+            add_served(req, l ? l->served : 0);
+            send_error(req, 402, "receipt-required",
+                       "send Bwc-Receipt signed by the consumer (to open a lane: the next seq "
+                       "at its newest point)",
+                       0);
+            return;
+        }
+        /* A bad receipt refuses the request: never served on an older receipt. */
+        status = intake(r, pay.raw, pay.raw_len, &pay, &lane, &code, &dw);
+        if (status != 200) {
+            send_error(req, status, code, "receipt refused", 0);
+            return;
         }
         if (!bwc_relay_lane_may_serve(lane, len, price, limit, r->cfg.credit_window, &code)) {
-            char v[24];
-            snprintf(v, sizeof v, "%llu", (unsigned long long)lane->served);
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Bwc-Served", v);
+            add_served(req, lane->served);
             send_error(req, 402, code, "send a receipt covering what was served", 0);
             goto out;
         }
@@ -702,9 +713,7 @@ static void handle_chunk(bwc_relay_server *r, struct evhttp_request *req, const 
             goto out;
         }
         dw.pending = 0;
-        char v[24];
-        snprintf(v, sizeof v, "%llu", (unsigned long long)lane->served);
-        evhttp_add_header(h, "Bwc-Served", v);
+        add_served(req, lane->served);
     } else {
         bwc_relay_persist(r, NULL, NULL, NULL, 0, 1);
     }

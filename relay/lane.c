@@ -106,7 +106,10 @@ void bwc_relay_lane_accept(bwc_relay_lane *l, const bwc_receipt *r, const bwc_ha
     int known = digest_at(l, r->bytes, &d);
     while (drop < l->n_log && l->log[drop].bytes_after <= r->bytes)
         drop++;
-    memmove(l->log, l->log + drop, (l->n_log - drop) * sizeof *l->log);
+    /* An opening receipt on a lane with nothing served has no log: memmove of a NULL pointer is
+     * undefined even for 0 bytes. */
+    if (drop)
+        memmove(l->log, l->log + drop, (l->n_log - drop) * sizeof *l->log);
     l->n_log -= drop;
     l->base_bytes = r->bytes;
     l->base_known = known;

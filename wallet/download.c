@@ -90,6 +90,7 @@ int bwc_dl_reconcile(bwc_dl_channel *c, const secp256k1_context *secp, const bwc
             return 0;
         }
         bwc_dl_channel_adopt(&t, &next);
+        t.unsent = 1;
     }
     *c = t;
     return 1;
@@ -109,6 +110,7 @@ typedef struct {
     long chunk;
     int needs_resync;
     int mismatch; /* its record of the channel cannot be reconciled with ours */
+    int opened;   /* a request on its channel went out in this run */
     unsigned failures, resyncs, unknown;
     struct event *timer;
 } peer;
@@ -420,12 +422,13 @@ static void send_chunk(peer *p)
         headers[0] = "Bwc-Channel";
         headers[1] = chan;
         if (ch->has_receipt) {
-            /* PROTOCOL.md §8: every request after the first carries the newest receipt. */
+            /* Every paid request carries the newest receipt (the opening one first: kick). */
             bwc_buf enc = BWC_BUF_INIT;
             if (bwc_receipt_encode(&ch->newest, &enc) &&
                 bwc_b64url_encode(b64, sizeof b64, enc.data, enc.len)) {
                 headers[2] = "Bwc-Receipt";
                 headers[3] = b64;
+                ch->unsent = 0;
             }
             bwc_buf_free(&enc);
         }
@@ -617,6 +620,25 @@ static void check_end(run_ctx *x)
     }
 }
 
+/* The first paid request of a run must prove that it comes from the consumer: unless the newest
+ * receipt is a new one that has not gone out yet, sign the opening receipt (seq + 1 at the
+ * newest point: it commits to nothing new) and send that. A relay refuses a paid request
+ * without a receipt (402 receipt-required), and an old receipt proves nothing. Saved with the
+ * state before the request leaves (kick). Returns 1, or 0 after dropping the relay. */
+static int open_lane(peer *p)
+{
+    bwc_download *d = p->x->d;
+    unsigned char aux[32];
+    const char *why = "no randomness";
+    if (bwc_random_bytes(aux, sizeof aux) != 0 ||
+        !bwc_dl_channel_sign_opening(channel_of(p), d->secp, d->seckey, d->chain_id, aux, &why)) {
+        drop(p, "cannot sign the opening receipt: %s", why);
+        return 0;
+    }
+    p->x->dirty = 1;
+    return 1;
+}
+
 static void kick(run_ctx *x)
 {
     size_t nb = 0;
@@ -635,11 +657,16 @@ static void kick(run_ctx *x)
         if (i < 0)
             continue;
         if (ch) {
+            if (!p->opened && !ch->unsent && !open_lane(p)) {
+                bwc_dl_sched_release(&x->sched, (size_t)i);
+                continue;
+            }
             if (!bwc_dl_pending_add(ch, (uint32_t)i)) { /* full: learn what was served first */
                 bwc_dl_sched_release(&x->sched, (size_t)i);
                 start_view(p);
                 continue;
             }
+            p->opened = 1;
             x->dirty = 1;
         }
         p->chunk = i;

@@ -114,6 +114,41 @@ int bwc_dl_receipt_next(const bwc_dl_channel *c, const bwc_hash *content_id, uin
     return receipt_at(c, seq, amount, bytes, &d, out, why);
 }
 
+int bwc_dl_receipt_opening(const bwc_dl_channel *c, bwc_receipt *out, const char **why)
+{
+    uint64_t seq, bytes, amount;
+    bwc_hash d;
+    memset(out, 0, sizeof *out);
+    *why = "";
+    bwc_dl_channel_point(c, &seq, &bytes, &amount, &d);
+    if (seq == UINT64_MAX) {
+        *why = "overflow";
+        return 0;
+    }
+    out->channel = c->id;
+    out->seq = seq + 1;
+    out->bytes = bytes;
+    out->amount = amount;
+    out->digest = d;
+    return 1;
+}
+
+int bwc_dl_channel_sign_opening(bwc_dl_channel *c, const secp256k1_context *secp,
+                                const unsigned char seckey[32], const bwc_hash *chain_id,
+                                const unsigned char aux32[32], const char **why)
+{
+    bwc_receipt r;
+    if (!bwc_dl_receipt_opening(c, &r, why))
+        return 0;
+    if (!bwc_dl_receipt_sign(secp, &r, seckey, chain_id, aux32)) {
+        *why = "sign-failed";
+        return 0;
+    }
+    bwc_dl_channel_adopt(c, &r);
+    c->unsent = 1;
+    return 1;
+}
+
 int bwc_dl_receipt_sign(const secp256k1_context *secp, bwc_receipt *r,
                         const unsigned char seckey[32], const bwc_hash *chain_id,
                         const unsigned char aux32[32])
@@ -143,6 +178,7 @@ int bwc_dl_channel_countersign(bwc_dl_channel *c, const secp256k1_context *secp,
         return 0;
     }
     bwc_dl_channel_adopt(c, &r);
+    c->unsent = 1;
     bwc_dl_pending_remove(c, index);
     return 1;
 }
@@ -154,6 +190,7 @@ void bwc_dl_channel_adopt(bwc_dl_channel *c, const bwc_receipt *r)
     c->newest.has_relay_sig = 0;
     memset(&c->newest.relay_sig, 0, sizeof c->newest.relay_sig);
     c->has_receipt = 1;
+    c->unsent = 0;
 }
 
 /* ---- the relay's view ---- */

@@ -35,6 +35,8 @@ typedef struct {
     size_t n_pending;
     int caught; /* its relay sent a chunk that failed its check: nothing more is signed on this
                    channel and the relay is not used again by this download, resumed or not */
+    int unsent; /* newest was signed by this process and has not gone out in a request yet
+                   (memory only, never in the state file) */
 } bwc_dl_channel;
 
 /* A channel with no receipt yet. */
@@ -66,14 +68,27 @@ int bwc_dl_receipt_next(const bwc_dl_channel *c, const bwc_hash *content_id, uin
                         const bwc_hash *chunk_hash, uint64_t len, bwc_receipt *out,
                         const char **why);
 
+/* The opening receipt (doc/relay.md: a relay serves a paid request only with a consumer-signed
+ * receipt): the one that follows the channel's newest and commits to nothing new: seq + 1 with
+ * the newest's bytes, amount and digest; seq 1, bytes 0, amount 0, digest 0^32 for a channel
+ * without a receipt. Unsigned. Returns 1, or 0 with *why "overflow" (seq at its maximum). */
+int bwc_dl_receipt_opening(const bwc_dl_channel *c, bwc_receipt *out, const char **why);
+
+/* Signs the opening receipt and makes it the newest (unsent). Returns 1, or 0 with *why
+ * (overflow, sign-failed; the channel is unchanged). */
+int bwc_dl_channel_sign_opening(bwc_dl_channel *c, const secp256k1_context *secp,
+                                const unsigned char seckey[32], const bwc_hash *chain_id,
+                                const unsigned char aux32[32], const char **why);
+
 /* Signs r as the consumer: consumer_sig = BIP340 over bwc_receipt_id(chain_id, r) with seckey
  * and the caller's 32 random bytes aux32. Returns 1, or 0 (r->consumer_sig zeroed). */
 int bwc_dl_receipt_sign(const secp256k1_context *secp, bwc_receipt *r,
                         const unsigned char seckey[32], const bwc_hash *chain_id,
                         const unsigned char aux32[32]);
 
-/* Countersigns one verified chunk: bwc_dl_receipt_next, then signs it, makes it the newest and
- * removes index from the pending list. Returns 1, or 0 with *why (the channel is unchanged). */
+/* Countersigns one verified chunk: bwc_dl_receipt_next, then signs it, makes it the newest
+ * (unsent) and removes index from the pending list. Returns 1, or 0 with *why (the channel is
+ * unchanged). */
 int bwc_dl_channel_countersign(bwc_dl_channel *c, const secp256k1_context *secp,
                                const unsigned char seckey[32], const bwc_hash *chain_id,
                                const bwc_hash *content_id, uint32_t index,
@@ -134,7 +149,8 @@ int bwc_dl_channel_resync(bwc_dl_channel *c, const secp256k1_context *secp,
                           const bwc_dl_relay_view *v, bwc_receipt *next, int *need_sign,
                           const char **why);
 
-/* Makes the signed receipt r the channel's newest. */
+/* Makes the signed receipt r the channel's newest, not marked unsent (the caller that just
+ * signed it sets unsent). */
 void bwc_dl_channel_adopt(bwc_dl_channel *c, const bwc_receipt *r);
 
 #endif

@@ -7,7 +7,8 @@
  * The relay runs on its own thread and event loop with a fake host holding one channel per
  * client connection; the load generator is one poll() loop over CONNS keep-alive connections.
  * Each relay request carries Bwc-Channel and a Bwc-Receipt covering every chunk served before
- * on that channel (one new receipt per request, as a wallet sends them; the client takes chunk
+ * on that channel, the first one the opening receipt (seq 1, bytes 0) that every paid lane
+ * starts with (one new receipt per request, as a wallet sends them; the client takes chunk
  * hashes from the manifest rather than hashing the bytes, and signs the receipts before the
  * timed rounds, to measure the server). Rounds alternate nginx, the relay with receipts and the
  * relay serving free content; the medians are reported. */
@@ -297,8 +298,9 @@ static void stop_nginx(void)
 
 typedef struct {
     int fd;
-    int ch; /* channel index */
-    uint64_t seq, bytes;
+    int ch;          /* channel index */
+    uint64_t served; /* chunks served on the channel; its next receipt has seq served + 1 */
+    uint64_t bytes;
     bwc_hash digest;
     uint32_t next; /* next chunk index */
     char req[2048];
@@ -326,9 +328,10 @@ static int connect_to(uint16_t port)
 }
 
 /* mode: 0 nginx (the paid content's files), 1 relay paid, 2 relay free content. */
-/* Receipts for seq 1..PRESIGNED of each channel, signed before the timed rounds so that the
- * rounds measure the server (a wallet signs them as it goes: ~50 µs each with the BIP340
- * self-check). Past that the client signs on the fly. */
+/* Receipts covering 0..PRESIGNED chunks of each channel (seq 1..PRESIGNED + 1: the opening
+ * receipt first), signed before the timed rounds so that the rounds measure the server (a wallet
+ * signs them as it goes: ~50 µs each with the BIP340 self-check). Past that the client signs on
+ * the fly. */
 #define PRESIGNED 12000
 static char *presigned[CONNS][PRESIGNED + 1];
 
@@ -359,10 +362,12 @@ static void presign(void)
         bwc_hash d;
         memset(&d, 0, sizeof d);
         uint32_t next = (uint32_t)(ch * 7) % N_CHUNKS;
-        for (uint64_t seq = 1; seq <= PRESIGNED; seq++) {
-            bwc_delivery_next(&d, &cid, next, &hashes[next]);
-            next = (next + 1) % N_CHUNKS;
-            presigned[ch][seq] = sign_receipt(ch, seq, seq * CHUNK, &d);
+        for (uint64_t n = 0; n <= PRESIGNED; n++) {
+            if (n > 0) {
+                bwc_delivery_next(&d, &cid, next, &hashes[next]);
+                next = (next + 1) % N_CHUNKS;
+            }
+            presigned[ch][n] = sign_receipt(ch, n + 1, n * CHUNK, &d);
         }
     }
 }
@@ -380,14 +385,13 @@ static void build_request(conn *c, int mode)
         bwc_hex_encode(chhex, channels[c->ch].b, 32);
         int n = snprintf(c->req, sizeof c->req,
                          "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nBwc-Channel: %s\r\n", path, chhex);
-        if (c->seq > 0) {
-            /* A receipt for everything served so far on this channel. */
-            char *b64 = c->seq <= PRESIGNED ? presigned[c->ch][c->seq]
-                                            : sign_receipt(c->ch, c->seq, c->bytes, &c->digest);
-            n += snprintf(c->req + n, sizeof c->req - (size_t)n, "Bwc-Receipt: %s\r\n", b64);
-            if (c->seq > PRESIGNED)
-                free(b64);
-        }
+        /* A receipt for everything served so far on this channel (none yet: the opening one). */
+        char *b64 = c->served <= PRESIGNED
+                        ? presigned[c->ch][c->served]
+                        : sign_receipt(c->ch, c->served + 1, c->bytes, &c->digest);
+        n += snprintf(c->req + n, sizeof c->req - (size_t)n, "Bwc-Receipt: %s\r\n", b64);
+        if (c->served > PRESIGNED)
+            free(b64);
         n += snprintf(c->req + n, sizeof c->req - (size_t)n, "\r\n");
         c->req_len = (size_t)n;
     }
@@ -485,7 +489,7 @@ static result run_load(uint16_t port, int mode, double seconds)
                         if (paid) {
                             bwc_delivery_next(&c->digest, &cid, c->next, &hashes[c->next]);
                             c->bytes += len;
-                            c->seq++;
+                            c->served++;
                         }
                         c->next = (c->next + 1) % N_CHUNKS;
                     }
@@ -598,8 +602,8 @@ int main(void)
 
     double t0 = now_s();
     presign();
-    fprintf(stderr, "bench_relay: %d receipts signed in %.1f s (not timed)\n", CONNS * PRESIGNED,
-            now_s() - t0);
+    fprintf(stderr, "bench_relay: %d receipts signed in %.1f s (not timed)\n",
+            CONNS * (PRESIGNED + 1), now_s() - t0);
     const char *nginx = find_nginx();
     uint16_t nginx_port = free_port();
     char chunks[300];
@@ -662,7 +666,7 @@ int main(void)
     if (system(cmd) != 0)
         fprintf(stderr, "bench_relay: cannot remove %s\n", tmp);
     for (int ch = 0; ch < CONNS; ch++)
-        for (int i = 1; i <= PRESIGNED; i++)
+        for (int i = 0; i <= PRESIGNED; i++)
             free(presigned[ch][i]);
     bwc_secp_destroy(secp);
     return relay_errors || nginx_errors ? 1 : 0;

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """relay_receipts_test.py: the relay's receipt rules over HTTP (PROTOCOL.md §8, doc/relay.md),
 driven by an independent consumer (test_framework/relay.py, receipts signed with objects.py),
-no wallet: a channel opened with objects.py; chunks asked for with Bwc-Channel; without
-countersigning the relay stops at the credit window (402 credit-window-exceeded, and nothing
-more is served however often one asks); a receipt below the price is taken but serves nothing;
+no wallet: a channel opened with objects.py; chunks asked for with Bwc-Channel; a paid request
+without Bwc-Receipt gets 402 receipt-required and serves nothing, nor does one whose receipt a
+stranger signed (400 bad-receipt-consumer-sig); on the consumer's opening receipt alone (seq 1,
+bytes 0) the relay stops at the credit window (402 credit-window-exceeded, and nothing more is
+served however often one asks); a receipt below the price is taken but serves nothing;
 stale or replayed receipts (seq not above the newest, bytes or amount going down, a wrong digest,
 more bytes than served) get 409, by POST and as Bwc-Receipt, which then serves nothing; one
 over the price ceiling, over the deposit, or with a bad signature gets 400; the newest sent
@@ -165,32 +167,51 @@ class RelayReceiptsTest(RelayTestFramework):
         self.small = (small, p.amount)  # settled with the main channel below
 
     def credit_window(self):
-        self.log("without receipts the relay serves exactly one credit window, then 402")
+        self.log("a paid request without a receipt, or with a stranger's: refused, nothing "
+                 "served")
         tip = self.rpc.getblockcount()
         self.chan = self.open_channel(DEPOSIT, tip + 1000)
         p = self.payer = ChannelPayer(self.client, self.chan, self.consumer, PRICE, self.m,
                                       self.cid)
+        total = self.served_total()
+        r = self.client.chunk(self.cid, 0, channel=self.chan)
+        self.expect(r, 402, "receipt-required", "a chunk without Bwc-Receipt")
+        assert_equal(r.header("Bwc-Served"), "0")
+        stranger = p.sign(nbytes=0, amount=0, digest=objects.ZERO32, key=Key())
+        r = self.client.chunk(self.cid, 0, channel=self.chan, receipt=stranger)
+        self.expect(r, 400, "bad-receipt-consumer-sig", "an opening receipt by another key")
+        self.expect(self.client.channel(self.chan), 404, "not-found",
+                    "the lane after refused requests")
+        assert_equal(self.served_total(), total, msg="bytes served by refused requests")
+
+        self.log("on the opening receipt alone the relay serves exactly one credit window, "
+                 "then 402")
+        opening = p.open()
         for i in range(WINDOW // CHUNK):
-            r = p.fetch(i, receipt=None)
+            r = p.fetch(i, receipt=opening)
             assert_equal(r.status, 200, msg="chunk %d: %r" % (i, r))
             assert_equal(r.header("Bwc-Served"), str((i + 1) * CHUNK))
         v = self.view(self.chan)
         assert_equal(v["bytes_served"], WINDOW)
-        assert_equal(v["receipt"], None)
+        assert_equal((v["receipt"]["seq"], v["receipt"]["bytes"], v["receipt"]["amount"],
+                      v["receipt"]["digest"]), (1, 0, 0, objects.ZERO32.hex()))
         assert_equal(v["digest"], p.digest.hex())
         assert_equal([e["index"] for e in v["log"]], list(range(WINDOW // CHUNK)))
         assert_equal(v["log"][-1]["digest_after"], p.digest.hex())
         for i in (WINDOW // CHUNK, WINDOW // CHUNK + 1, 0, WINDOW // CHUNK):
-            r = self.refused_chunk(p, i, None, 402, "credit-window-exceeded",
-                                   "chunk %d past the window without a receipt" % i)
+            r = self.refused_chunk(p, i, opening, 402, "credit-window-exceeded",
+                                   "chunk %d past the window on the opening receipt" % i)
             assert_equal(r.header("Bwc-Served"), str(WINDOW))
+        r = self.refused_chunk(p, WINDOW // CHUNK, None, 402, "receipt-required",
+                               "a chunk without Bwc-Receipt on a lane in use")
+        assert_equal(r.header("Bwc-Served"), str(WINDOW))
 
         self.log("a receipt below the price is taken but serves nothing (402)")
         low = p.sign(amount=objects.max_amount(p.bytes, PRICE) - 1)
         r = self.client.chunk(self.cid, 4, channel=p.channel, receipt=low)
         self.expect(r, 402, "receipt-amount-too-low", "a receipt paying too little")
-        p.seq = 1
-        assert_equal(self.view(self.chan)["receipt"]["seq"], 1)
+        p.seq = 2
+        assert_equal(self.view(self.chan)["receipt"]["seq"], 2)
         assert_equal(self.view(self.chan)["bytes_served"], WINDOW)
 
         self.log("countersigning, the relay serves on")
@@ -212,8 +233,8 @@ class RelayReceiptsTest(RelayTestFramework):
         self.log("stale and replayed receipts: 409; bad ones: 400; the newest again: 200")
         p = self.payer
         newest = p.newest
-        self.older = p.receipts[0][3]  # seq 2, covering 4 chunks
-        assert_equal(p.receipts[0][:2], (2, 4 * CHUNK))
+        self.older = p.receipts[1][3]  # seq 3, covering 4 chunks (seq 1: the opening receipt)
+        assert_equal(p.receipts[1][:2], (3, 4 * CHUNK))
         seq = p.seq
         n = p.bytes
         ceiling = objects.max_amount(n, PRICE)
@@ -340,7 +361,7 @@ class RelayReceiptsTest(RelayTestFramework):
                    what="the relay settles before the window closes")
         self.mine(self.node)
         ch = self.rpc.getchannel(chan)
-        assert_equal((ch["claimed"], ch["seq"], ch["state"]), (p.amount, 1, "settling"))
+        assert_equal((ch["claimed"], ch["seq"], ch["state"]), (p.amount, 2, "settling"))
         assert_equal(self.rpc.getaccount(self.relay_key.address)["balance"],
                      relay0 + p.amount - RECEIPT_FEE)
         # the settle window ends: the block at expiry + settle_window refunds

@@ -193,6 +193,58 @@ static void test_amounts_follow_price(void **state)
     assert_string_equal(why, "overflow");
 }
 
+static void test_opening_receipt(void **state)
+{
+    (void)state;
+    enum { CS = 16384, N = 2 * CS };
+    unsigned char *data = pattern(N, 4);
+    bwc_manifest m;
+    bwc_hash cid, id, rid, h;
+    bwc_pubkey relay;
+    bwc_receipt r;
+    const char *why;
+    make_manifest(&m, data, N, CS, &cid);
+    fill_hash(&id, 0x41);
+    memset(relay.b, 0x42, 32);
+    bwc_dl_channel c;
+    bwc_dl_channel_init(&c, &id, &relay, 1000, 1000000);
+    /* A fresh channel opens at the start: seq 1, bytes 0, amount 0, digest 0^32. */
+    assert_true(bwc_dl_receipt_opening(&c, &r, &why));
+    assert_memory_equal(r.channel.b, id.b, 32);
+    assert_int_equal(r.seq, 1);
+    assert_int_equal(r.bytes, 0);
+    assert_int_equal(r.amount, 0);
+    assert_true(bwc_hash_is_zero(&r.digest));
+    assert_true(bwc_dl_channel_sign_opening(&c, g_secp, SECRET, &g_chain, AUX, &why));
+    assert_true(c.has_receipt && c.unsent);
+    assert_int_equal(c.newest.seq, 1);
+    bwc_receipt_id(&g_chain, &c.newest, &rid);
+    assert_true(bwc_verify(g_secp, &c.newest.consumer_sig, &rid, &g_consumer));
+    /* After a chunk: the next seq at the newest point, nothing new. */
+    assert_true(bwc_dl_chunk_verify(&m, 0, data, CS, &h));
+    assert_true(
+        bwc_dl_channel_countersign(&c, g_secp, SECRET, &g_chain, &cid, 0, &h, CS, AUX, &why));
+    assert_int_equal(c.newest.seq, 2);
+    bwc_receipt after = c.newest;
+    assert_true(bwc_dl_receipt_opening(&c, &r, &why));
+    assert_int_equal(r.seq, 3);
+    assert_int_equal(r.bytes, after.bytes);
+    assert_int_equal(r.amount, after.amount);
+    assert_memory_equal(r.digest.b, after.digest.b, 32);
+    /* A receipt adopted from elsewhere (the relay, the journal) is not unsent. */
+    bwc_dl_channel_adopt(&c, &after);
+    assert_false(c.unsent);
+    /* seq cannot pass 2^64 - 1. */
+    c.newest.seq = UINT64_MAX;
+    bwc_dl_channel keep = c;
+    assert_false(bwc_dl_receipt_opening(&c, &r, &why));
+    assert_string_equal(why, "overflow");
+    assert_false(bwc_dl_channel_sign_opening(&c, g_secp, SECRET, &g_chain, AUX, &why));
+    assert_memory_equal(&keep, &c, sizeof c);
+    free(data);
+    bwc_manifest_free(&m);
+}
+
 static void test_bad_chunk_gets_no_receipt(void **state)
 {
     (void)state;
@@ -393,6 +445,27 @@ static void test_resync_relay_receipt_newer(void **state)
     ours = sent;
     assert_false(resync(&f, &ours, &v, &next, &need, &why));
     assert_string_equal(why, "digest-mismatch");
+    bwc_dl_relay_view_free(&v);
+
+    /* The relay holds our opening receipt (bytes 0) and a delivery after it; our state lost
+     * both (a crash) but has the request on record: the opening receipt is adopted and the lost
+     * chunk paid for. */
+    bwc_dl_channel opened = f.c;
+    assert_true(bwc_dl_channel_sign_opening(&opened, g_secp, SECRET, &g_chain, AUX, &why));
+    static const uint32_t first[] = {0};
+    make_view(&f, &v, &opened.newest, first, 1);
+    bwc_dl_channel crashed = f.c;
+    assert_true(bwc_dl_pending_add(&crashed, 0));
+    assert_true(resync(&f, &crashed, &v, &next, &need, &why));
+    assert_true(need);
+    assert_int_equal(next.seq, 2);
+    assert_int_equal(next.bytes, SCS);
+    assert_memory_equal(next.digest.b, v.log[0].digest_after.b, 32);
+    /* With the opening receipt in our state too, the same. */
+    assert_true(bwc_dl_pending_add(&opened, 0));
+    assert_true(resync(&f, &opened, &v, &next, &need, &why));
+    assert_true(need);
+    assert_int_equal(next.seq, 2);
     bwc_dl_relay_view_free(&v);
 
     /* A relay receipt not signed by us is refused. */
@@ -1035,8 +1108,9 @@ static void test_state_corruption_refused(void **state)
 
 /* ---- the transfer loop against in-process relays ---- */
 
-/* A relay of PROTOCOL.md §8 on a loopback evhttp listener, strict about receipts: it refuses
- * one (409) whose seq does not grow, whose bytes pass what it served, whose digest differs at one
+/* A relay of PROTOCOL.md §8 on a loopback evhttp listener, strict about receipts: it serves a
+ * paid request only with a Bwc-Receipt (402 receipt-required, doc/relay.md), and refuses one
+ * (409) whose seq does not grow, whose bytes pass what it served, whose digest differs at one
  * of its points, whose amount is not exactly ceil(bytes x price / 2^20), or whose signature is
  * not the consumer's. corrupt_nth: the n-th chunk it serves (from 0) has a flipped bit. */
 #define STUB_MAX_POINTS 256
@@ -1056,6 +1130,9 @@ typedef struct {
     int has_receipt;
     bwc_receipt newest;
     unsigned refused, posts, chunk_requests;
+    unsigned unreceipted; /* paid requests without Bwc-Receipt (refused) */
+    int has_first;
+    bwc_receipt first;      /* the receipt of the first chunk request */
     uint64_t corrupt_bytes; /* served bytes after the corrupted chunk, 0 when none */
 } stub_relay;
 
@@ -1144,15 +1221,24 @@ static void stub_cb(struct evhttp_request *req, void *arg)
         return;
     }
     const char *rc = evhttp_find_header(in, "Bwc-Receipt");
-    if (rc) {
-        unsigned char raw[BWC_RECEIPT_MAX_BYTES];
-        long n = bwc_b64url_decode(raw, sizeof raw, rc);
-        int st = n > 0 ? stub_intake(s, raw, (size_t)n) : 400;
-        if (st != 200) {
-            s->refused++;
-            stub_error(req, st, "receipt-refused");
-            return;
-        }
+    if (!rc) {
+        char v[24];
+        s->unreceipted++;
+        snprintf(v, sizeof v, "%llu", (unsigned long long)s->served);
+        evhttp_add_header(out, "Bwc-Served", v);
+        stub_error(req, 402, "receipt-required");
+        return;
+    }
+    unsigned char raw[BWC_RECEIPT_MAX_BYTES];
+    bwc_result res;
+    long n = bwc_b64url_decode(raw, sizeof raw, rc);
+    if (!s->has_first && n > 0 && bwc_receipt_decode(&s->first, raw, (size_t)n, &res))
+        s->has_first = 1;
+    int st = n > 0 ? stub_intake(s, raw, (size_t)n) : 400;
+    if (st != 200) {
+        s->refused++;
+        stub_error(req, st, "receipt-refused");
+        return;
     }
     size_t len = (size_t)bwc_manifest_chunk_len(s->m, (size_t)idx);
     unsigned char *copy = malloc(len);
@@ -1312,9 +1398,16 @@ static void test_loop_two_relays(void **state)
     for (int k = 0; k < 2; k++) {
         assert_string_equal(f.src[k].dropped, "");
         assert_paid_exactly(&f.relays[k], &f.src[k]);
-        /* Every request after the first carried a receipt, so none was refused and the credit
-         * window never grew past one chunk. */
-        assert_int_equal(f.st.channels[f.src[k].channel].newest.seq, f.src[k].chunks);
+        /* The first request carried the opening receipt of the fresh channel; every later one
+         * the newest receipt, so none was refused and the credit window never grew past one
+         * chunk. */
+        assert_int_equal(f.relays[k].unreceipted, 0);
+        assert_true(f.relays[k].has_first);
+        assert_int_equal(f.relays[k].first.seq, 1);
+        assert_int_equal(f.relays[k].first.bytes, 0);
+        assert_int_equal(f.relays[k].first.amount, 0);
+        assert_true(bwc_hash_is_zero(&f.relays[k].first.digest));
+        assert_int_equal(f.st.channels[f.src[k].channel].newest.seq, f.src[k].chunks + 1);
     }
     loop_free(&f);
 }
@@ -1334,7 +1427,7 @@ static void test_loop_bad_chunk_drops_relay(void **state)
     /* It was paid for the good chunk it sent before, never for the bad one ... */
     assert_true(bad->has_receipt);
     assert_int_equal(bad->newest.bytes, 16384);
-    assert_int_equal(bad->newest.seq, 1);
+    assert_int_equal(bad->newest.seq, 2); /* the opening receipt, then the good chunk's */
     assert_int_equal(f.src[0].chunks, 1);
     assert_true(bad->newest.bytes < bad->corrupt_bytes);
     /* ... and asked for nothing more after it. */
@@ -1344,11 +1437,15 @@ static void test_loop_bad_chunk_drops_relay(void **state)
     assert_paid_exactly(&f.relays[1], &f.src[1]);
     loop_free(&f);
 
-    /* A relay whose very first chunk is bad gets no receipt at all. */
+    /* A relay whose very first chunk is bad gets nothing but the opening receipt, which pays
+     * for nothing. */
     loop_setup(&f, 8 * 16384, 0);
     assert_int_equal(bwc_dl_run(&f.d, err, sizeof err), 0);
     assert_file(&f);
-    assert_false(f.relays[0].has_receipt);
+    assert_true(f.relays[0].has_receipt);
+    assert_int_equal(f.relays[0].newest.seq, 1);
+    assert_int_equal(f.relays[0].newest.bytes, 0);
+    assert_int_equal(f.relays[0].newest.amount, 0);
     assert_int_equal(f.relays[0].posts, 0);
     assert_int_equal(f.src[0].chunks, 0);
     assert_paid_exactly(&f.relays[1], &f.src[1]);
@@ -1378,7 +1475,102 @@ static void test_loop_resume(void **state)
     assert_int_equal(f.d.had, 5 * 16384);
     assert_int_equal(f.d.bytes, 5 * 16384);
     assert_int_equal(f.relays[1].chunk_requests, 5); /* chunks 5-9 */
+    assert_int_equal(f.relays[1].unreceipted, 0);
+    assert_int_equal(f.relays[1].first.seq, 1);
     assert_paid_exactly(&f.relays[1], &f.src[1]);
+    loop_free(&f);
+}
+
+/* What a relay holds after serving chunk idx (as stub_cb counts it). */
+static void stub_preserve(stub_relay *s, uint32_t idx)
+{
+    bwc_hash d = s->n_points ? s->pt_digest[s->n_points - 1] : (bwc_hash){{0}};
+    bwc_delivery_next(&d, &s->cid, idx, &s->m->chunks[idx]);
+    s->served += bwc_manifest_chunk_len(s->m, idx);
+    s->pt_bytes[s->n_points] = s->served;
+    s->pt_digest[s->n_points++] = d;
+}
+
+/* A relay's newest receipt covers everything it served (this run and before) at the price, and it
+ * took the final receipt. */
+static void assert_all_paid(const stub_relay *r, const bwc_dl_source *s)
+{
+    uint64_t max;
+    assert_true(r->has_receipt);
+    assert_int_equal(r->newest.bytes, r->served);
+    assert_true(bwc_receipt_max_amount(r->served, r->price, &max));
+    assert_int_equal(r->newest.amount, max);
+    assert_memory_equal(r->newest.digest.b, r->pt_digest[r->n_points - 1].b, 32);
+    assert_int_equal(r->refused, 0);
+    assert_int_equal(s->final_status, 200);
+}
+
+/* A channel reused by a later run: its first request carries the opening receipt at the newest
+ * point (seq + 1, nothing new), never the old receipt alone; unless the newest was signed by this
+ * process and never sent, which then goes out as it is. */
+static void test_loop_opening_receipt(void **state)
+{
+    (void)state;
+    char err[512];
+    loop_fixture f;
+    const char *why;
+    loop_setup(&f, 6 * 16384, -1);
+    bwc_dl_channel *ch = &f.st.channels[f.src[0].channel];
+    stub_relay *s = &f.relays[0];
+    /* An earlier run: relay 0 served chunks 0 and 1, and holds the receipt for both. */
+    int fd = open(f.part, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, f.data, 2 * 16384, 0), 2 * 16384);
+    close(fd);
+    for (uint32_t i = 0; i < 2; i++) {
+        assert_true(bwc_dl_channel_countersign(ch, g_secp, SECRET, &g_chain, &f.cid, i,
+                                               &f.m.chunks[i], 16384, AUX, &why));
+        stub_preserve(s, i);
+        bwc_dl_bitmap_set(f.st.verified, i);
+    }
+    ch->unsent = 0; /* the state file came from disk */
+    ch->start_amount = ch->newest.amount;
+    s->newest = ch->newest;
+    s->has_receipt = 1;
+    bwc_receipt old = ch->newest;
+    f.d.n_sources = 1;
+    assert_int_equal(bwc_dl_run(&f.d, err, sizeof err), 0);
+    assert_file(&f);
+    assert_int_equal(f.d.had, 2 * 16384);
+    assert_int_equal(s->unreceipted, 0);
+    assert_true(s->has_first);
+    assert_int_equal(s->first.seq, old.seq + 1);
+    assert_int_equal(s->first.bytes, old.bytes);
+    assert_int_equal(s->first.amount, old.amount);
+    assert_memory_equal(s->first.digest.b, old.digest.b, 32);
+    assert_int_equal(ch->newest.seq, old.seq + 1 + 4); /* then one per chunk 2-5 */
+    assert_all_paid(s, &f.src[0]);
+    assert_int_equal(s->newest.bytes, 6 * 16384);
+    loop_free(&f);
+
+    /* The newest not sent yet (signed by this process, e.g. for a lost delivery at start): it is
+     * the first request's receipt, and no opening receipt is signed. */
+    loop_setup(&f, 4 * 16384, -1);
+    ch = &f.st.channels[f.src[0].channel];
+    s = &f.relays[0];
+    fd = open(f.part, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, f.data, 16384, 0), 16384);
+    close(fd);
+    assert_true(bwc_dl_channel_countersign(ch, g_secp, SECRET, &g_chain, &f.cid, 0, &f.m.chunks[0],
+                                           16384, AUX, &why));
+    assert_true(ch->unsent);
+    stub_preserve(s, 0);
+    bwc_dl_bitmap_set(f.st.verified, 0);
+    old = ch->newest;
+    f.d.n_sources = 1;
+    assert_int_equal(bwc_dl_run(&f.d, err, sizeof err), 0);
+    assert_file(&f);
+    assert_int_equal(s->unreceipted, 0);
+    assert_int_equal(s->first.seq, old.seq);
+    assert_int_equal(s->first.bytes, 16384);
+    assert_int_equal(ch->newest.seq, old.seq + 3);
+    assert_all_paid(s, &f.src[0]);
     loop_free(&f);
 }
 
@@ -1398,7 +1590,11 @@ static void test_loop_no_relay_left(void **state)
     int missing;
     char e2[256];
     assert_int_equal(bwc_dl_state_load(f.state, &s, g_secp, &g_chain, &missing, e2, sizeof e2), 0);
-    assert_false(s.channels[0].has_receipt); /* nothing paid for the bad chunk */
+    /* Nothing paid for the bad chunk: only the opening receipt was signed. */
+    assert_true(s.channels[0].has_receipt);
+    assert_int_equal(s.channels[0].newest.seq, 1);
+    assert_int_equal(s.channels[0].newest.bytes, 0);
+    assert_int_equal(s.channels[0].newest.amount, 0);
     bwc_dl_state_free(&s);
     loop_free(&f);
 }
@@ -1408,6 +1604,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_receipts_chain),
         cmocka_unit_test(test_amounts_follow_price),
+        cmocka_unit_test(test_opening_receipt),
         cmocka_unit_test(test_bad_chunk_gets_no_receipt),
         cmocka_unit_test(test_pending_list),
         cmocka_unit_test(test_resync_lost_chunk_is_paid),
@@ -1427,6 +1624,7 @@ int main(void)
         cmocka_unit_test(test_loop_two_relays),
         cmocka_unit_test(test_loop_bad_chunk_drops_relay),
         cmocka_unit_test(test_loop_resume),
+        cmocka_unit_test(test_loop_opening_receipt),
         cmocka_unit_test(test_loop_no_relay_left),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -448,6 +448,77 @@ static void test_lane_credit_window(void **state)
     bwc_buf_free(&raw);
 }
 
+/* The opening receipt a consumer sends first (doc/relay.md): the next seq at its newest point.
+ * The relay takes it on an empty lane and on a lane with a receipt, and never settles it alone. */
+static void test_lane_opening_receipt(void **state)
+{
+    (void)state;
+    const uint64_t price = 1000000, window = 2 * KIB16;
+    bwc_relay_lane l;
+    bwc_hash rid, d;
+    bwc_buf raw = BWC_BUF_INIT;
+    const char *why;
+    uint64_t owed2;
+    bwc_relay_lane_init(&l, &channel, NULL);
+    /* A fresh lane: seq 1, bytes 0 (<= served 0), digest 0^32 (the log's start), amount 0. */
+    d = digest_after(0);
+    bwc_receipt r = mk_receipt(1, 0, 0, &d, &rid, &raw);
+    assert_int_equal(bwc_relay_lane_check_receipt(&l, &r, &rid, 0, 0, &why), BWC_RELAY_NEWER);
+    bwc_relay_lane_accept(&l, &r, &rid, raw.data, raw.len);
+    assert_true(l.base_known);
+    assert_int_equal(l.base_bytes, 0);
+    assert_true(bwc_relay_lane_may_serve(&l, KIB16, price, 1000000, window, &why));
+    serve(&l, 0, KIB16);
+    serve(&l, 1, KIB16);
+    assert_false(bwc_relay_lane_may_serve(&l, 1, price, 1000000, window, &why));
+    assert_string_equal(why, "credit-window-exceeded");
+    /* A receipt for both chunks, then (a later run) the opening receipt at that point: newer,
+     * and it moves nothing. */
+    assert_true(bwc_receipt_max_amount(2 * KIB16, price, &owed2));
+    d = digest_after(2);
+    r = mk_receipt(2, 2 * KIB16, owed2, &d, &rid, &raw);
+    assert_int_equal(bwc_relay_lane_check_receipt(&l, &r, &rid, 0, 0, &why), BWC_RELAY_NEWER);
+    bwc_relay_lane_accept(&l, &r, &rid, raw.data, raw.len);
+    serve(&l, 2, KIB16); /* a delivery the consumer has not countersigned yet */
+    r = mk_receipt(3, 2 * KIB16, owed2, &d, &rid, &raw);
+    assert_int_equal(bwc_relay_lane_check_receipt(&l, &r, &rid, 0, owed2, &why), BWC_RELAY_NEWER);
+    bwc_relay_lane_accept(&l, &r, &rid, raw.data, raw.len);
+    assert_int_equal(l.n_log, 1);
+    assert_int_equal(l.base_bytes, 2 * KIB16);
+    assert_true(l.base_known);
+    /* With another digest at that point it is refused like any receipt. */
+    d.b[0] ^= 1;
+    r = mk_receipt(4, 2 * KIB16, owed2, &d, &rid, &raw);
+    assert_int_equal(bwc_relay_lane_check_receipt(&l, &r, &rid, 0, owed2, &why),
+                     BWC_RELAY_CONFLICT);
+    assert_string_equal(why, "receipt-digest");
+    /* Settlement: an opening receipt claims nothing above what the chain holds, so it is never
+     * submitted while receipt_fee > 0, even when the channel expires; with receipt_fee 0 the
+     * chain takes it (amount >= claimed + 0, seq above). */
+    bwc_receipt open1;
+    memset(&open1, 0, sizeof open1);
+    open1.seq = 1;
+    bwc_settle_terms t = {.next_height = 100,
+                          .expiry = 100,
+                          .settle_window = 50,
+                          .receipt_fee = 1000,
+                          .multiple = 10,
+                          .chain_seq = 0,
+                          .chain_claimed = 0};
+    assert_false(bwc_relay_lane_settle_due(&open1, &t, &why));
+    assert_string_equal(why, "below-fee");
+    r.amount = owed2;
+    r.seq = 3;
+    t.chain_seq = 2;
+    t.chain_claimed = owed2;
+    assert_false(bwc_relay_lane_settle_due(&r, &t, &why));
+    assert_string_equal(why, "below-fee");
+    t.receipt_fee = 0;
+    assert_true(bwc_relay_lane_settle_due(&r, &t, &why));
+    bwc_relay_lane_free(&l);
+    bwc_buf_free(&raw);
+}
+
 static void test_lane_pool_key(void **state)
 {
     (void)state;
@@ -829,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_quota),
         cmocka_unit_test(test_lane_intake),
         cmocka_unit_test(test_lane_credit_window),
+        cmocka_unit_test(test_lane_opening_receipt),
         cmocka_unit_test(test_lane_pool_key),
         cmocka_unit_test(test_settle_decision),
         cmocka_unit_test_setup_teardown(test_store_write_and_read, store_setup, store_teardown),

@@ -477,6 +477,16 @@ static void consumer_sign(consumer *c, uint64_t seq, uint64_t bytes, uint64_t am
     bwc_buf_free(&enc);
 }
 
+/* The main relay's chunks served and total bytes served since it started (getrelaystats). */
+static void served_counters(uint64_t *chunks, uint64_t *bytes)
+{
+    json_t *st = bwc_relay_stats(main_relay.relay);
+    json_t *served = json_object_get(st, "served");
+    *chunks = (uint64_t)json_integer_value(json_object_get(served, "chunks_since_start"));
+    *bytes = (uint64_t)json_integer_value(json_object_get(served, "total_bytes"));
+    json_decref(st);
+}
+
 static uint64_t owed(uint64_t bytes)
 {
     uint64_t a;
@@ -652,33 +662,67 @@ static void test_paid_channel(void **state)
     assert_int_equal(get(&main_relay, chpath, NULL, &r), 404);
     resp_free(&r);
     const char *hdr[] = {"Bwc-Channel", c.id_hex, NULL};
-    /* Two chunks on credit (the window), then 402. */
+    uint64_t chunks0, bytes0;
+    served_counters(&chunks0, &bytes0);
+    /* Without Bwc-Receipt nothing is served, nor counted, nor is a lane made. */
+    path_chunk(path, sizeof path, &cid, 0);
+    assert_int_equal(get(&main_relay, path, hdr, &r), 402);
+    assert_string_equal(err_code(&r), "receipt-required");
+    assert_string_equal(r.served, "0");
+    resp_free(&r);
+    assert_int_equal(get(&main_relay, chpath, NULL, &r), 404);
+    resp_free(&r);
+    /* A stranger who knows the channel id signs an opening receipt with its own key: 400. */
+    static const bwc_hash zero;
+    consumer_sign(&c, 1, 0, 0, &zero, BOB, NULL);
+    const char *hdr_o1[] = {"Bwc-Channel", c.id_hex, "Bwc-Receipt", c.b64, NULL};
+    assert_int_equal(get(&main_relay, path, hdr_o1, &r), 400);
+    assert_string_equal(err_code(&r), "bad-receipt-consumer-sig");
+    resp_free(&r);
+    assert_int_equal(get(&main_relay, chpath, NULL, &r), 404);
+    resp_free(&r);
+    uint64_t chunks1, bytes1;
+    served_counters(&chunks1, &bytes1);
+    assert_int_equal(chunks1, chunks0);
+    assert_int_equal(bytes1, bytes0);
+    /* The consumer's opening receipt (seq 1 at the start: bytes 0, amount 0, digest 0^32). Two
+     * chunks on it (the credit window), then 402. */
+    consumer_sign(&c, 1, 0, 0, &zero, ALICE, NULL);
+    const char *hdr_open[] = {"Bwc-Channel", c.id_hex, "Bwc-Receipt", c.b64, NULL};
     for (uint32_t i = 0; i < 2; i++) {
         path_chunk(path, sizeof path, &cid, i);
-        get(&main_relay, path, hdr, &r);
+        get(&main_relay, path, hdr_open, &r);
         consumer_got(&c, &r, &cid, content, i);
         char served[32];
         snprintf(served, sizeof served, "%u", (i + 1) * KIB16);
         assert_string_equal(r.served, served);
         resp_free(&r);
     }
+    served_counters(&chunks1, &bytes1);
+    assert_int_equal(chunks1, chunks0 + 2);
+    assert_int_equal(bytes1, bytes0 + 2 * KIB16);
     path_chunk(path, sizeof path, &cid, 2);
-    assert_int_equal(get(&main_relay, path, hdr, &r), 402);
+    assert_int_equal(get(&main_relay, path, hdr_open, &r), 402);
     assert_string_equal(err_code(&r), "credit-window-exceeded");
     assert_string_equal(r.served, "32768");
     resp_free(&r);
+    /* Without a receipt now: 402 receipt-required, with the lane's count. */
+    assert_int_equal(get(&main_relay, path, hdr, &r), 402);
+    assert_string_equal(err_code(&r), "receipt-required");
+    assert_string_equal(r.served, "32768");
+    resp_free(&r);
     /* A receipt paying less than the price ceiling of its bytes: valid, but 402. */
-    consumer_sign(&c, 1, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, NULL);
+    consumer_sign(&c, 2, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, NULL);
     const char *hdr_r[] = {"Bwc-Channel", c.id_hex, "Bwc-Receipt", c.b64, NULL};
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 402);
     assert_string_equal(err_code(&r), "receipt-amount-too-low");
     resp_free(&r);
     /* 400: over the price ceiling, a bad signature, garbage, another channel. */
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes) + 1, &c.digest, ALICE, NULL);
+    consumer_sign(&c, 3, c.bytes, owed(c.bytes) + 1, &c.digest, ALICE, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-over-price");
     resp_free(&r);
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes), &c.digest, BOB, NULL);
+    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, BOB, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-consumer-sig");
     resp_free(&r);
@@ -697,18 +741,18 @@ static void test_paid_channel(void **state)
     assert_string_equal(err_code(&r), "receipt-wrong-lane");
     resp_free(&r);
     /* 409: more bytes than served; a digest that is not the log's. */
-    consumer_sign(&c, 2, c.bytes + 1, owed(c.bytes), &c.digest, ALICE, NULL);
+    consumer_sign(&c, 3, c.bytes + 1, owed(c.bytes), &c.digest, ALICE, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 409);
     assert_string_equal(err_code(&r), "receipt-bytes-over-served");
     resp_free(&r);
     bwc_hash wrong = c.digest;
     wrong.b[0] ^= 1;
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes), &wrong, ALICE, NULL);
+    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &wrong, ALICE, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 409);
     assert_string_equal(err_code(&r), "receipt-digest");
     resp_free(&r);
     /* The right receipt opens the window again: two more chunks. */
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw);
+    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw);
     for (uint32_t i = 2; i < 4; i++) {
         path_chunk(path, sizeof path, &cid, i);
         get(&main_relay, path, hdr_r, &r);
@@ -717,7 +761,7 @@ static void test_paid_channel(void **state)
     }
     /* seq not above the newest: 409; the newest again (POST): 200 with the lane. */
     bwc_buf raw2 = BWC_BUF_INIT;
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 409);
     assert_string_equal(err_code(&r), "receipt-seq");
@@ -727,21 +771,21 @@ static void test_paid_channel(void **state)
     json_t *o = json_loadb((const char *)r.body, r.len, 0, NULL);
     assert_non_null(o);
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), 4 * KIB16);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 3);
     assert_int_equal(json_array_size(json_object_get(o, "log")), 2);
     json_decref(o);
     resp_free(&r);
     /* POST: the newer receipt for all four chunks; bytes or amount going down then 409. */
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 200);
     resp_free(&r);
-    consumer_sign(&c, 4, c.bytes - KIB16, owed(c.bytes - KIB16), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 5, c.bytes - KIB16, owed(c.bytes - KIB16), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 409);
     assert_string_equal(err_code(&r), "receipt-bytes-down");
     resp_free(&r);
-    consumer_sign(&c, 4, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 5, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 409);
     assert_string_equal(err_code(&r), "receipt-amount-down");
@@ -749,7 +793,7 @@ static void test_paid_channel(void **state)
     assert_int_equal(http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, "\xa0", 1, &r), 400);
     resp_free(&r);
     /* The last chunk on the newest receipt; the channel view shows it. */
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
+    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
     path_chunk(path, sizeof path, &cid, 4);
     get(&main_relay, path, hdr_r, &r);
     consumer_got(&c, &r, &cid, content, 4);
@@ -768,12 +812,12 @@ static void test_paid_channel(void **state)
     height = 2;
     bwc_relay_on_block(main_relay.relay);
     assert_int_equal(n_submitted, 1);
-    assert_int_equal(submitted[0].seq, 3);
+    assert_int_equal(submitted[0].seq, 4);
     assert_int_equal(submitted[0].bytes, 4 * KIB16);
     assert_int_equal(submitted[0].amount, owed(4 * KIB16));
     bwc_channel ch;
     assert_int_equal(bwc_state_channel(&view, &channel, &ch), 1);
-    assert_int_equal(ch.seq, 3);
+    assert_int_equal(ch.seq, 4);
     assert_int_equal(ch.claimed, owed(4 * KIB16));
     height = 3;
     bwc_relay_on_block(main_relay.relay);
@@ -795,18 +839,18 @@ static void test_paid_channel(void **state)
     o = json_loadb((const char *)r.body, r.len, 0, NULL);
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), SIZE);
     assert_string_equal(json_string_value(json_object_get(o, "digest")), dhex);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 4);
     assert_int_equal(json_array_size(json_object_get(o, "log")), 1);
     json_decref(o);
     resp_free(&r);
-    assert_int_equal(n_submitted, 1); /* seq 3 is settled: nothing to hand over again */
+    assert_int_equal(n_submitted, 1); /* seq 4 is settled: nothing to hand over again */
     /* The final receipt: 14672 units more, below 20 fees, so it waits until expiry. */
-    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 5, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 200);
     resp_free(&r);
     /* A receipt the chain is already past can never settle: 400. */
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-seq");
@@ -822,7 +866,7 @@ static void test_paid_channel(void **state)
     height = EXPIRY - 1; /* the next block is at expiry */
     bwc_relay_on_block(main_relay.relay);
     assert_int_equal(n_submitted, 2);
-    assert_int_equal(submitted[1].seq, 4);
+    assert_int_equal(submitted[1].seq, 5);
     assert_int_equal(submitted[1].bytes, SIZE);
     /* Past expiry nothing more is served. */
     path_chunk(path, sizeof path, &cid, 0);
@@ -862,16 +906,30 @@ static void test_pool(void **state)
     assert_true(bwc_sign(secp, &sig, sk[TICKETS], &msg, aux));
     bwc_b64url_encode(ticket, sizeof ticket, sig.b, 64);
     const char *ok[] = {"Bwc-Pool", c.id_hex, "Bwc-Consumer", alice, "Bwc-Ticket", ticket, NULL};
+    /* A pool lane too is served only on a receipt signed by its consumer. */
+    assert_int_equal(get(&main_relay, path, ok, &r), 402);
+    assert_string_equal(err_code(&r), "receipt-required");
+    assert_string_equal(r.served, "0");
+    resp_free(&r);
+    static const bwc_hash zero;
+    consumer_sign(&c, 1, 0, 0, &zero, BOB, NULL);
+    const char *opening[] = {"Bwc-Pool", c.id_hex,      "Bwc-Consumer", alice, "Bwc-Ticket",
+                             ticket,     "Bwc-Receipt", c.b64,          NULL};
+    assert_int_equal(get(&main_relay, path, opening, &r), 400);
+    assert_string_equal(err_code(&r), "bad-receipt-consumer-sig");
+    resp_free(&r);
+    consumer_sign(&c, 1, 0, 0, &zero, ALICE, NULL);
     for (uint32_t i = 0; i < 2; i++) {
         path_chunk(path, sizeof path, &cid, i);
-        get(&main_relay, path, ok, &r);
+        get(&main_relay, path, opening, &r);
         consumer_got(&c, &r, &cid, content, i);
         resp_free(&r);
     }
     path_chunk(path, sizeof path, &cid, 2);
-    assert_int_equal(get(&main_relay, path, ok, &r), 402);
+    assert_int_equal(get(&main_relay, path, opening, &r), 402);
+    assert_string_equal(err_code(&r), "credit-window-exceeded");
     resp_free(&r);
-    consumer_sign(&c, 1, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
+    consumer_sign(&c, 2, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
     const char *paid[] = {"Bwc-Pool", c.id_hex,      "Bwc-Consumer", alice, "Bwc-Ticket",
                           ticket,     "Bwc-Receipt", c.b64,          NULL};
     get(&main_relay, path, paid, &r);

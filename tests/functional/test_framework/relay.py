@@ -174,7 +174,9 @@ def _raw(receipt):
 class ChannelPayer:
     """The consumer of one channel: fetches chunks one at a time (the digest depends on the
     order), checks each against the manifest before it counts, and signs cumulative receipts
-    {channel, seq, bytes, amount = ceil(bytes x price / 2^20), digest} with objects.py."""
+    {channel, seq, bytes, amount = ceil(bytes x price / 2^20), digest} with objects.py. A relay
+    serves a paid request only with a receipt signed by the consumer (doc/relay.md), so the
+    first request carries the opening receipt (open())."""
 
     def __init__(self, client, channel_id, consumer, price, manifest, content_id):
         self.client = client
@@ -188,6 +190,7 @@ class ChannelPayer:
         self.digest = objects.ZERO32
         self.newest = None        # CBOR bytes of the newest receipt signed
         self.newest_bytes = 0     # the bytes it covers
+        self.newest_digest = objects.ZERO32  # and its digest
         self.receipts = []        # every receipt signed, in order: (seq, bytes, amount, raw)
 
     def sign(self, nbytes=None, amount=None, digest=None, seq=None, key=None):
@@ -206,8 +209,20 @@ class ChannelPayer:
         self.seq += 1
         self.newest = raw
         self.newest_bytes = self.bytes
+        self.newest_digest = self.digest
         self.receipts.append((self.seq, self.bytes, objects.max_amount(self.bytes, self.price),
                               raw))
+        return raw
+
+    def open(self):
+        """Signs the opening receipt and makes it the newest: the next seq at the newest point
+        (bytes 0, amount 0, digest 0^32 before any receipt). It commits to nothing new; it shows
+        the relay that the requests come from the channel's consumer."""
+        amount = self.amount
+        raw = self.sign(nbytes=self.newest_bytes, amount=amount, digest=self.newest_digest)
+        self.seq += 1
+        self.newest = raw
+        self.receipts.append((self.seq, self.newest_bytes, amount, raw))
         return raw
 
     @property
@@ -215,13 +230,15 @@ class ChannelPayer:
         return objects.max_amount(self.newest_bytes, self.price) if self.newest else 0
 
     def fetch(self, index, receipt="auto"):
-        """Asks for chunk index. receipt: "auto" (a new receipt when bytes were verified since
-        the newest, else the newest again; none before the first chunk), None (no
+        """Asks for chunk index. receipt: "auto" (the opening receipt before any other, a new
+        receipt when bytes were verified since the newest, else the newest again), None (no
         Bwc-Receipt), or CBOR bytes to send as they are. A 200 is checked (Bwc-Chunk-Hash and
         the bytes against the manifest: TestFailure otherwise) and counted. Returns the
         Reply."""
         if receipt == "auto":
-            if self.bytes > self.newest_bytes:
+            if self.newest is None:
+                receipt = self.open()
+            elif self.bytes > self.newest_bytes:
                 receipt = self.countersign()
             else:
                 receipt = self.newest
