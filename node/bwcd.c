@@ -460,6 +460,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static int log_opened;
+static void daemon_report(const char *failure);
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -475,17 +476,54 @@ static int fail(const char *fmt, ...)
         bwc_log(BWC_LOG_ERROR, "%s", msg);
     else
         fprintf(stderr, "bwcd: %s\n", msg);
+    daemon_report(msg);
     return 1;
 }
 
-/* -daemon: the parent returns once the child runs on its own session. */
+/* -daemon: the starting process waits on a pipe until the node is ready ("+") or tells why it
+ * failed (the message), so a script sees startup errors and a non-zero exit status, as it
+ * would in the foreground. */
+static int daemon_fd = -1;
+
+static void daemon_report(const char *failure)
+{
+    if (daemon_fd < 0)
+        return;
+    const char *msg = failure ? failure : "+";
+    ssize_t w = write(daemon_fd, msg, strlen(msg));
+    (void)w;
+    close(daemon_fd);
+    daemon_fd = -1;
+}
+
 static int daemonize(void)
 {
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        char msg[2048];
+        size_t n = 0;
+        close(fds[1]);
+        while (n < sizeof msg - 1) {
+            ssize_t k = read(fds[0], msg + n, sizeof msg - 1 - n);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            n += (size_t)k;
+        }
+        msg[n] = '\0';
+        if (n > 0 && msg[0] == '+')
+            _exit(0);
+        fprintf(stderr, "bwcd: %s\n", n ? msg : "the node stopped while starting (see debug.log)");
+        _exit(1);
+    }
+    close(fds[0]);
+    daemon_fd = fds[1];
     if (setsid() < 0)
         return -1;
     int fd = open("/dev/null", O_RDWR);
@@ -736,6 +774,7 @@ static int run(bwc_node *n, int argc, char **argv)
         return fail("%s", err);
     bwc_rpc_server_set_warmup(n->rpc, NULL);
     bwc_log(BWC_LOG_INFO, "ready: JSON-RPC on port %u", (unsigned)bwc_rpc_server_port(n->rpc));
+    daemon_report(NULL);
     event_base_dispatch(n->base);
     bwc_log(BWC_LOG_INFO, "shutting down");
     return 0;

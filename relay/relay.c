@@ -488,6 +488,11 @@ int bwc_relay_import(bwc_relay_server *r, const char *path, int pin, uint64_t ch
         if (bwc_chunkstore_put_chunk(r->store, cid, (uint32_t)i, buf, len, now, err, errlen) != 0)
             goto out;
     }
+    /* pin says what the content is now: importing again with pin false unpins it. */
+    if (bwc_chunkstore_pin(r->store, cid, pin) != 0) {
+        bwc_errf(err, errlen, "cannot set the pin of the imported content");
+        goto out;
+    }
     rc = 0;
 out:
     if (rc != 0 && added)

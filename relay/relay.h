@@ -122,8 +122,8 @@ json_t *bwc_relay_stats(bwc_relay_server *r);
 int bwc_relay_burst(bwc_relay_server *r, uint64_t hours, char *err, size_t errlen);
 
 /* relayimport: builds the manifest of the file at path (chunk_size 0: 256 KiB), stores the
- * manifest and every chunk (checked against the manifest as they are copied), pinned or not,
- * and writes the content id to *cid. Returns 0, or -1 with err. Blocks the loop while it reads
+ * manifest and every chunk (checked against the manifest as they are copied), sets the
+ * content's pin to pin (also when it was held before), and writes the content id to *cid. Returns 0, or -1 with err. Blocks the loop while it reads
  * the file. */
 int bwc_relay_import(bwc_relay_server *r, const char *path, int pin, uint64_t chunk_size,
                      bwc_hash *cid, char *err, size_t errlen);

@@ -24,7 +24,7 @@ static const bwc_arg_def options[] = {
     {"datadir", "<dir>", BWC_ARG_CMDLINE_ONLY,
      "Data directory (default: $HOME/.bwc); a directory given here must exist."},
     {"chain", "<name>", 0,
-     "Chain: main (default), test or dev. Selects the default RPC port and the cookie "
+     "Chain: main (default), test, dev or poa-example. Selects the default RPC port and the cookie "
      "directory <datadir>/<chain>."},
     {"chainspec", "<file>", 0,
      "Use the chain described by <file> (its name and rpc_port) instead of a built-in one."},

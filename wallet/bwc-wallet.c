@@ -21,7 +21,7 @@ static const bwc_arg_def options[] = {
     {"datadir", "<dir>", BWC_ARG_CMDLINE_ONLY,
      "Data directory (default: $HOME/.bwc): where the node's cookie and, by default, the "
      "wallet live."},
-    {"chain", "<name>", 0, "Chain: main (default), test or dev."},
+    {"chain", "<name>", 0, "Chain: main (default), test, dev or poa-example."},
     {"chainspec", "<file>", 0, "Use the chain described by <file> instead of a built-in one."},
     {"walletdir", "<dir>", 0, "Directory of wallets (default: <datadir>/<chain>/wallet)."},
     {"wallet", "<name>", 0,
@@ -216,7 +216,8 @@ static const bwc_wcmd commands[] = {
     {"publish", "FILE", "Register a file's content on the chain",
      "Builds FILE's manifest (SHA-256 of each chunk), computes its content_id and registers it "
      "with a content_register transaction naming you as publisher. The file itself is not "
-     "uploaded: relays fetch chunks from --origin, or from a relay store (a later release).",
+     "uploaded: a relay serves it, such as your own node's after `bwc-cli relayimport FILE`, "
+     "and other relays fetch chunks from --origin.",
      1, 1, OPTS(o_publish), bwc_cmd_publish, bwc_show_publish},
     {"content", "", "List content the wallet published",
      "Lists the content registered by the wallet's keys, or with --all every registered "
