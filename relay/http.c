@@ -245,7 +245,14 @@ static int parse_payment(struct evhttp_request *req, payment *p, const char **co
 /* Checks and takes a consumer-signed receipt. expect (NULL for POST /v1/receipt) is the lane the
  * request pays on. Returns the HTTP status (200, 400, 409, 500) with *code, and the lane in
  * *lane_out on 200. With dw, a new receipt is not written here: the caller writes it with the
- * delivery it pays for (one batch per chunk) or alone, before it answers. */
+ * delivery it pays for (one batch per chunk) or alone, before it answers.
+ *
+ * The lane's newest receipt sent again is 200 by POST (an idempotent submission), but 409
+ * receipt-replayed on a chunk request (expect set) unless taken_before: the newest receipt is
+ * public (GET /v1/channel, gossip, blocks), so serving on it would let anyone spend the lane's
+ * credit window; only a receipt newer than the newest proves the consumer's key
+ * (doc/protocol.md, decision 20). taken_before: this very request took the receipt before it
+ * waited for a pull-through fetch of its chunk. */
 typedef struct {
     int pending;       /* a new receipt was taken in memory and is not written yet */
     uint64_t *dropped; /* log entries it covers (bytes_after), to delete on disk */
@@ -253,7 +260,8 @@ typedef struct {
 } deferred_write;
 
 static int intake(bwc_relay_server *r, const unsigned char *raw, size_t len, const payment *expect,
-                  bwc_relay_lane **lane_out, const char **code, deferred_write *dw)
+                  int taken_before, bwc_relay_lane **lane_out, const char **code,
+                  deferred_write *dw)
 {
     bwc_receipt rc;
     bwc_result res;
@@ -286,6 +294,10 @@ static int intake(bwc_relay_server *r, const unsigned char *raw, size_t len, con
     bwc_relay_verdict vd =
         bwc_relay_lane_check_receipt(l, &rc, &rid, terms.seq, terms.claimed, code);
     if (vd == BWC_RELAY_SAME) {
+        if (expect && !taken_before) {
+            *code = "receipt-replayed";
+            return 409;
+        }
         *lane_out = l;
         return 200;
     }
@@ -658,8 +670,12 @@ static void handle_chunk(bwc_relay_server *r, struct evhttp_request *req, const 
                        0);
             return;
         }
-        /* A bad receipt refuses the request: never served on an older receipt. */
-        status = intake(r, pay.raw, pay.raw_len, &pay, &lane, &code, &dw);
+        /* A bad receipt refuses the request: never served on an older receipt, nor on the
+         * newest sent again. A request resumed after a fetch of its chunk took its receipt
+         * before it waited (only paid requests that passed intake fetch a chunk). */
+        int resumed =
+            f && !f->is_manifest && f->index == p->index && memcmp(f->cid->b, cid->b, 32) == 0;
+        status = intake(r, pay.raw, pay.raw_len, &pay, resumed, &lane, &code, &dw);
         if (status != 200) {
             send_error(req, status, code, "receipt refused", 0);
             return;
@@ -743,7 +759,7 @@ static void handle_receipt(bwc_relay_server *r, struct evhttp_request *req)
         return;
     }
     evbuffer_copyout(in, raw, len);
-    int status = intake(r, raw, len, NULL, &l, &code, NULL);
+    int status = intake(r, raw, len, NULL, 0, &l, &code, NULL);
     if (status != 200) {
         send_error(req, status, code, "receipt refused", 0);
         return;

@@ -61,7 +61,8 @@ void bwc_relay_lane_free(bwc_relay_lane *l);
 /* What receipt intake decides. */
 typedef enum {
     BWC_RELAY_NEWER = 0, /* a valid receipt newer than the lane's: accept (200) */
-    BWC_RELAY_SAME,      /* the lane's newest again (200, nothing changes) */
+    BWC_RELAY_SAME,      /* the lane's newest again: 200 by POST, nothing changes; on a chunk
+                            request 409 receipt-replayed (relay/http.c) */
     BWC_RELAY_INVALID,   /* can never be valid (400) */
     BWC_RELAY_CONFLICT,  /* valid, but conflicts with what the relay holds (409) */
 } bwc_relay_verdict;

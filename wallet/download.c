@@ -110,7 +110,6 @@ typedef struct {
     long chunk;
     int needs_resync;
     int mismatch; /* its record of the channel cannot be reconciled with ours */
-    int opened;   /* a request on its channel went out in this run */
     unsigned failures, resyncs, unknown;
     struct event *timer;
 } peer;
@@ -415,6 +414,7 @@ static void send_chunk(peer *p)
     char b64[2 * BWC_RECEIPT_MAX_BYTES];
     const char *headers[5] = {NULL};
     bwc_dl_channel *ch = channel_of(p);
+    int was_unsent = ch ? ch->unsent : 0;
     bwc_hex_encode(cid, x->d->state->content_id.b, 32);
     snprintf(path, sizeof path, "/v1/chunk/%s/%ld", cid, p->chunk);
     if (ch) {
@@ -422,7 +422,8 @@ static void send_chunk(peer *p)
         headers[0] = "Bwc-Channel";
         headers[1] = chan;
         if (ch->has_receipt) {
-            /* Every paid request carries the newest receipt (the opening one first: kick). */
+            /* Every paid request carries a receipt that no request carried before (kick signs
+             * a fresh one at the newest point when the newest went out already). */
             bwc_buf enc = BWC_BUF_INIT;
             if (bwc_receipt_encode(&ch->newest, &enc) &&
                 bwc_b64url_encode(b64, sizeof b64, enc.data, enc.len)) {
@@ -434,6 +435,8 @@ static void send_chunk(peer *p)
         }
     }
     if (bwc_dl_request(p->conn, 0, path, headers, NULL, NULL, 0, on_chunk, p) != 0) {
+        if (ch) /* nothing went out */
+            ch->unsent = was_unsent;
         bwc_dl_sched_release(&x->sched, (size_t)p->chunk);
         p->chunk = -1;
         p->st = P_IDLE;
@@ -620,11 +623,15 @@ static void check_end(run_ctx *x)
     }
 }
 
-/* The first paid request of a run must prove that it comes from the consumer: unless the newest
- * receipt is a new one that has not gone out yet, sign the opening receipt (seq + 1 at the
- * newest point: it commits to nothing new) and send that. A relay refuses a paid request
- * without a receipt (402 receipt-required), and an old receipt proves nothing. Saved with the
- * state before the request leaves (kick). Returns 1, or 0 after dropping the relay. */
+/* Every paid request must prove that it comes from the consumer with a receipt that no request
+ * carried before: a relay refuses a paid request without a receipt (402 receipt-required), and
+ * one whose receipt is its newest again (409 receipt-replayed: the newest is public, so it
+ * proves nothing). Unless the newest receipt is a new one that has not gone out yet (a chunk
+ * just countersigned, a lost delivery paid after a resync), sign the opening receipt: seq + 1
+ * at the newest point, committing to nothing new. That is the first request of a run, and any
+ * request asked again without new chunks since the last one went out: after a 402, a 409 and
+ * a resync, a dropped connection, a 429 or 503. Saved with the state before the request
+ * leaves (kick). Returns 1, or 0 after dropping the relay. */
 static int open_lane(peer *p)
 {
     bwc_download *d = p->x->d;
@@ -657,7 +664,7 @@ static void kick(run_ctx *x)
         if (i < 0)
             continue;
         if (ch) {
-            if (!p->opened && !ch->unsent && !open_lane(p)) {
+            if (!ch->unsent && !open_lane(p)) {
                 bwc_dl_sched_release(&x->sched, (size_t)i);
                 continue;
             }
@@ -666,7 +673,6 @@ static void kick(run_ctx *x)
                 start_view(p);
                 continue;
             }
-            p->opened = 1;
             x->dirty = 1;
         }
         p->chunk = i;

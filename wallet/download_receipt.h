@@ -36,7 +36,10 @@ typedef struct {
     int caught; /* its relay sent a chunk that failed its check: nothing more is signed on this
                    channel and the relay is not used again by this download, resumed or not */
     int unsent; /* newest was signed by this process and has not gone out in a request yet
-                   (memory only, never in the state file) */
+                   (memory only, never in the state file). A chunk request never carries a
+                   receipt that went out before (the relay refuses its newest again: 409
+                   receipt-replayed): without unsent, the download signs the opening receipt
+                   (bwc_dl_channel_sign_opening) first */
 } bwc_dl_channel;
 
 /* A channel with no receipt yet. */
@@ -69,9 +72,11 @@ int bwc_dl_receipt_next(const bwc_dl_channel *c, const bwc_hash *content_id, uin
                         const char **why);
 
 /* The opening receipt (doc/relay.md: a relay serves a paid request only with a consumer-signed
- * receipt): the one that follows the channel's newest and commits to nothing new: seq + 1 with
- * the newest's bytes, amount and digest; seq 1, bytes 0, amount 0, digest 0^32 for a channel
- * without a receipt. Unsigned. Returns 1, or 0 with *why "overflow" (seq at its maximum). */
+ * receipt newer than its newest): the one that follows the channel's newest and commits to
+ * nothing new: seq + 1 with the newest's bytes, amount and digest; seq 1, bytes 0, amount 0,
+ * digest 0^32 for a channel without a receipt. The first request of a run carries one, and so
+ * does every request asked again without new chunks since the newest went out. Unsigned.
+ * Returns 1, or 0 with *why "overflow" (seq at its maximum). */
 int bwc_dl_receipt_opening(const bwc_dl_channel *c, bwc_receipt *out, const char **why);
 
 /* Signs the opening receipt and makes it the newest (unsent). Returns 1, or 0 with *why

@@ -3,17 +3,20 @@
 driven by an independent consumer (test_framework/relay.py, receipts signed with objects.py),
 no wallet: a channel opened with objects.py; chunks asked for with Bwc-Channel; a paid request
 without Bwc-Receipt gets 402 receipt-required and serves nothing, nor does one whose receipt a
-stranger signed (400 bad-receipt-consumer-sig); on the consumer's opening receipt alone (seq 1,
-bytes 0) the relay stops at the credit window (402 credit-window-exceeded, and nothing more is
-served however often one asks); a receipt below the price is taken but serves nothing;
-stale or replayed receipts (seq not above the newest, bytes or amount going down, a wrong digest,
-more bytes than served) get 409, by POST and as Bwc-Receipt, which then serves nothing; one
-over the price ceiling, over the deposit, or with a bad signature gets 400; the newest sent
-again is 200. The relay settles its newest receipt; the stale receipt, signed by the relay too,
-is then refused by the chain (sendrawreceipt: bad-receipt-seq) and by the relay (400
-bad-receipt-seq). An expiring channel: serving stops at its expiry (402 channel-expired), the
-relay settles a receipt below its settle threshold before the window closes, and the block at
-expiry + settle_window refunds the consumer exactly deposit - claimed."""
+stranger signed (400 bad-receipt-consumer-sig); on opening receipts alone (bytes 0, a new seq
+for each request) the relay stops at the credit window (402 credit-window-exceeded, and nothing
+more is served however often one asks); a receipt below the price is taken but serves nothing;
+the lane's newest receipt again on a chunk request gets 409 receipt-replayed and serves
+nothing: a stranger who reads it from GET /v1/channel and replays it is not served, and the
+owner goes on as before; stale receipts (seq not above the newest, bytes or amount going down, a
+wrong digest, more bytes than served) get 409, by POST and as Bwc-Receipt, which then serves
+nothing; one over the price ceiling, over the deposit, or with a bad signature gets 400; the
+newest sent again by POST is 200. The relay settles its newest receipt; the stale receipt,
+signed by the relay too, is then refused by the chain (sendrawreceipt: bad-receipt-seq) and by
+the relay (400 bad-receipt-seq). An expiring channel: serving stops at its expiry (402
+channel-expired), the relay settles a receipt below its settle threshold before the window
+closes, and the block at expiry + settle_window refunds the consumer exactly deposit -
+claimed."""
 
 import os
 import sys
@@ -24,8 +27,8 @@ from test_framework import cbor, objects  # noqa: E402
 from test_framework.node import JSONRPCException  # noqa: E402
 from test_framework.objects import Key  # noqa: E402
 from test_framework.relay import (RECEIPT_FEE, SETTLE_WINDOW, ChannelPayer,  # noqa: E402
-                                  RelayClient, RelayTestFramework, b64url_encode,
-                                  write_random_file)
+                                  RelayClient, RelayTestFramework, b64url_decode,
+                                  b64url_encode, write_random_file)
 from test_framework.util import (TestFailure, assert_equal, assert_raises_rpc_error,  # noqa: E402
                                  assert_true, wait_until)
 
@@ -184,24 +187,40 @@ class RelayReceiptsTest(RelayTestFramework):
                     "the lane after refused requests")
         assert_equal(self.served_total(), total, msg="bytes served by refused requests")
 
-        self.log("on the opening receipt alone the relay serves exactly one credit window, "
-                 "then 402")
+        self.log("the opening receipt sent again on a chunk request: 409 receipt-replayed")
         opening = p.open()
-        for i in range(WINDOW // CHUNK):
-            r = p.fetch(i, receipt=opening)
+        r = p.fetch(0, receipt=opening)
+        assert_equal(r.status, 200, msg="chunk 0 on the opening receipt: %r" % r)
+        self.refused_chunk(p, 1, opening, 409, "receipt-replayed",
+                           "the opening receipt again on a chunk request")
+        self.log("on opening receipts alone (bytes 0, a new seq each) the relay serves exactly "
+                 "one credit window, then 402")
+        for i in range(1, WINDOW // CHUNK):
+            r = p.fetch(i, receipt=p.open())
             assert_equal(r.status, 200, msg="chunk %d: %r" % (i, r))
             assert_equal(r.header("Bwc-Served"), str((i + 1) * CHUNK))
         v = self.view(self.chan)
         assert_equal(v["bytes_served"], WINDOW)
         assert_equal((v["receipt"]["seq"], v["receipt"]["bytes"], v["receipt"]["amount"],
-                      v["receipt"]["digest"]), (1, 0, 0, objects.ZERO32.hex()))
+                      v["receipt"]["digest"]), (p.seq, 0, 0, objects.ZERO32.hex()))
+        assert_equal(p.seq, WINDOW // CHUNK)
         assert_equal(v["digest"], p.digest.hex())
         assert_equal([e["index"] for e in v["log"]], list(range(WINDOW // CHUNK)))
         assert_equal(v["log"][-1]["digest_after"], p.digest.hex())
         for i in (WINDOW // CHUNK, WINDOW // CHUNK + 1, 0, WINDOW // CHUNK):
-            r = self.refused_chunk(p, i, opening, 402, "credit-window-exceeded",
-                                   "chunk %d past the window on the opening receipt" % i)
+            # a new opening receipt is taken, but the window is full
+            total = self.served_total()
+            fresh = p.open()
+            r = self.client.chunk(self.cid, i, channel=p.channel, receipt=fresh)
+            self.expect(r, 402, "credit-window-exceeded",
+                        "chunk %d past the window on an opening receipt" % i)
             assert_equal(r.header("Bwc-Served"), str(WINDOW))
+            v = self.view(self.chan)
+            assert_equal((v["bytes_served"], v["receipt"]["seq"]), (WINDOW, p.seq))
+            assert_equal(self.served_total(), total)
+            # and sent again it is refused before the window is even looked at
+            self.refused_chunk(p, i, fresh, 409, "receipt-replayed",
+                               "chunk %d past the window on the same receipt again" % i)
         r = self.refused_chunk(p, WINDOW // CHUNK, None, 402, "receipt-required",
                                "a chunk without Bwc-Receipt on a lane in use")
         assert_equal(r.header("Bwc-Served"), str(WINDOW))
@@ -210,17 +229,37 @@ class RelayReceiptsTest(RelayTestFramework):
         low = p.sign(amount=objects.max_amount(p.bytes, PRICE) - 1)
         r = self.client.chunk(self.cid, 4, channel=p.channel, receipt=low)
         self.expect(r, 402, "receipt-amount-too-low", "a receipt paying too little")
-        p.seq = 2
-        assert_equal(self.view(self.chan)["receipt"]["seq"], 2)
+        p.seq += 1
+        assert_equal(self.view(self.chan)["receipt"]["seq"], p.seq)
         assert_equal(self.view(self.chan)["bytes_served"], WINDOW)
 
         self.log("countersigning, the relay serves on")
-        for i in range(4, 10):
+        for i in range(4, 9):
             r = p.fetch(i)
             assert_equal(r.status, 200, msg="chunk %d: %r" % (i, r))
+
+        self.log("a stranger replays the newest receipt, public through GET /v1/channel: 409 "
+                 "receipt-replayed, nothing served; the owner goes on")
+        stranger = RelayClient(self.node.relay_port)
+        public = b64url_decode(self.view(self.chan)["receipt"]["receipt"])
+        assert_equal(public, p.newest)
+        for i in (9, 0, N_CHUNKS - 1):
+            before = self.view(self.chan)
+            total = self.served_total()
+            r = stranger.chunk(self.cid, i, channel=p.channel, receipt=public)
+            self.expect(r, 409, "receipt-replayed", "the stranger's replay for chunk %d" % i)
+            assert_equal(self.view(self.chan), before,
+                         msg="the lane after the stranger's replay for chunk %d" % i)
+            assert_equal(self.served_total(), total)
+        stranger.close()
+        v = self.view(self.chan)
+        assert_equal((v["bytes_served"], v["receipt"]["seq"]), (9 * CHUNK, p.seq))
+        assert_equal([e["index"] for e in v["log"]], [8])
+        r = p.fetch(9)
+        assert_equal(r.status, 200, msg="the owner's chunk 9 after the replays: %r" % r)
         # the last chunk is covered by a POSTed receipt
-        raw = p.countersign()
-        r = self.client.post_receipt(raw)
+        p.countersign()
+        r = p.post()
         assert_equal(r.status, 200, msg="POST the newest: %r" % r)
         v = r.json()
         assert_equal((v["receipt"]["seq"], v["receipt"]["bytes"], v["receipt"]["amount"]),
@@ -233,8 +272,8 @@ class RelayReceiptsTest(RelayTestFramework):
         self.log("stale and replayed receipts: 409; bad ones: 400; the newest again: 200")
         p = self.payer
         newest = p.newest
-        self.older = p.receipts[1][3]  # seq 3, covering 4 chunks (seq 1: the opening receipt)
-        assert_equal(p.receipts[1][:2], (3, 4 * CHUNK))
+        # the first receipt covering 4 chunks (the ones before it are opening receipts)
+        self.older = [x for x in p.receipts if x[1] == 4 * CHUNK][0][3]
         seq = p.seq
         n = p.bytes
         ceiling = objects.max_amount(n, PRICE)
@@ -276,16 +315,20 @@ class RelayReceiptsTest(RelayTestFramework):
         r = self.client.chunk(self.cid, 10, channel=p.channel,
                               headers={"Bwc-Receipt": b64url_encode(newest) + "="})
         self.expect(r, 400, "bad-receipt-encoding", "padded base64url")
-        # the newest again is fine, by POST and with a chunk
+        # the newest again: 200 by POST (submitting the same proof twice), 409 with a chunk
         r = self.client.post_receipt(newest)
         assert_equal(r.status, 200, msg="the newest again: %r" % r)
         assert_equal(r.json()["receipt"]["seq"], seq)
-        r = p.fetch(10, receipt=newest)
-        assert_equal(r.status, 200, msg="chunk 10 on the newest receipt: %r" % r)
+        self.refused_chunk(p, 10, newest, 409, "receipt-replayed",
+                           "Bwc-Receipt: the newest again")
+        # the next seq at the newest's point (bytes, amount and digest) is served
+        r = p.fetch(10)
+        assert_equal(r.status, 200, msg="chunk 10 on a new receipt at the newest point: %r" % r)
+        assert_equal(p.receipts[-1][:3], (seq + 1, n, ceiling))
         r = p.fetch(11)
         assert_equal(r.status, 200, msg="chunk 11: %r" % r)
         p.countersign()
-        assert_equal(self.client.post_receipt(p.newest).status, 200)
+        assert_equal(p.post().status, 200)
 
     def settle_and_replay_on_chain(self):
         self.log("the relay settles its newest receipt; the stale one is refused by the chain")

@@ -2,8 +2,14 @@
 """relay_tamper_test.py: a relay whose stored chunks go bad on disk (test_framework/relay.py
 PaidNetwork: an origin and two paid relays). relay1 first fetches every chunk from the origin
 (an independent consumer pays for them through a channel opened with objects.py), so it holds
-and has opened them all; then the second half of its chunk files are overwritten in place
-(same length, other bytes), as a failing disk or a hostile operator would.
+them all, has checked each against the manifest when it first opened it, and keeps it open for
+serving; then the second half of its chunk files are overwritten in place (same file, same
+length, other bytes), as a failing disk or a hostile operator would. A relay checks a chunk
+only when it first opens it, so this is the one way its stored chunks go out bad: a file
+changed before that first open is caught, deleted and fetched again (the restart below).
+Before anything else the same consumer asks relay1 for every chunk again: exactly the
+overwritten ones must come out bad, so what follows never depends on which chunks relay1
+happens to hold open.
 
 A consumer then runs `bwc-wallet download` through both relays: relay1 sends a bad chunk, the
 consumer detects it (the SHA-256 is not the manifest's), leaves relay1 and completes from
@@ -11,10 +17,10 @@ relay2; the output is byte-identical to the source. relay1 is paid for nothing i
 deliver intact: its newest receipt stops exactly before the bad chunk (the one delivery its log
 holds beyond it), the chain settles exactly that, and its balance rises by the claims minus
 the receipt fees. A second consumer's download is stopped (SIGTERM) right after relay1 sent it
-a bad chunk, and resumed with the same command: the resumed run must not pay for that delivery
-either, although relay1 logged it and it was asked of relay1. Restarted, relay1 checks the
-chunks again when it first opens them: the bad ones are deleted, fetched again from the origin,
-and served intact."""
+a bad chunk and the download found it bad, and resumed with the same command: the resumed run
+must not pay for that delivery either, although relay1 logged it and it was asked of relay1.
+Restarted, relay1 checks the chunks again when it first opens them: the bad ones are deleted,
+fetched again from the origin, and served intact."""
 
 import os
 import sys
@@ -44,31 +50,55 @@ class RelayTamperTest(RelayTestFramework):
         k1, k2 = net.relay_keys
         cid = bytes.fromhex(net.cid)
 
-        self.log("relay1 fetches every chunk from the origin for a paying consumer")
+        self.log("relay1 fetches every chunk from the origin for a paying consumer: it checks "
+                 "each and keeps it open")
         warmer = Key()
         self.fund(origin, warmer, 100 * n * PER_CHUNK)
         net.mine()
-        warm_chan = self.send(origin, warmer, objects.channel_open, k1, 2 * n * PER_CHUNK, PRICE,
-                              origin.rpc.getblockcount() + 1000)
+        # the deposit pays for every chunk twice (here and the check below) and three more
+        warm_chan = self.send(origin, warmer, objects.channel_open, k1,
+                              (2 * n + 3) * PER_CHUNK, PRICE, origin.rpc.getblockcount() + 1000)
         net.mine()
         payer = ChannelPayer(net.clients[0], warm_chan, warmer, PRICE, net.m, cid)
         for i in range(n):
             r = payer.fetch(i)
             assert_equal(r.status, 200, msg="warming chunk %d: %r" % (i, r))
         payer.countersign()
-        assert_equal(net.clients[0].post_receipt(payer.newest).status, 200)
+        assert_equal(payer.post().status, 200)
         d = chunk_dir(relay1, net.cid)
         assert_equal(sorted(int(f) for f in os.listdir(d) if f.isdigit()), list(range(n)))
 
         self.log("relay1's chunk files %d..%d are overwritten in place" % (FIRST_BAD, n - 1))
         for i in range(FIRST_BAD, n):
-            with open(os.path.join(d, str(i)), "r+b") as f:
+            path = os.path.join(d, str(i))
+            st0 = os.stat(path)
+            with open(path, "r+b") as f:
                 f.seek(CHUNK // 2)
                 good = f.read(16)
                 f.seek(CHUNK // 2)
                 f.write(bytes(b ^ 0xff for b in good))
-            with open(os.path.join(d, str(i)), "rb") as f:
+            st1 = os.stat(path)
+            # the same file: the descriptor relay1 holds open reads the new bytes
+            assert_equal((st1.st_ino, st1.st_size), (st0.st_ino, st0.st_size),
+                         msg="chunk file %d changed in place" % i)
+            with open(path, "rb") as f:
                 assert_true(sha256(f.read()) != net.m[3][i], "chunk %d changed" % i)
+
+        self.log("relay1 now serves exactly chunks %d..%d bad" % (FIRST_BAD, n - 1))
+        for i in range(n):
+            # counted as relay1 logs it (the manifest's hash), whatever the bytes: the payer's
+            # receipts keep matching relay1's log
+            r = payer.fetch(i, check=False)
+            assert_equal(r.status, 200, msg="chunk %d after the overwrite: %r" % (i, r))
+            if (sha256(r.body) != net.m[3][i]) != (i >= FIRST_BAD):
+                raise TestFailure("relay1 served chunk %d %s after its file was %s: the test "
+                                  "needs exactly the overwritten chunks to come out bad" % (
+                                      i, "bad" if i < FIRST_BAD else "intact",
+                                      "left alone" if i < FIRST_BAD else "overwritten"))
+        payer.countersign()
+        assert_equal(payer.post().status, 200)
+        assert_equal(self.corrupt_lines(relay1), [],
+                     msg="relay1 checked a chunk again before its restart")
 
         h0 = origin.rpc.getblockcount()
         before = net.balances()
@@ -145,8 +175,19 @@ class RelayTamperTest(RelayTestFramework):
                 assert_equal(sha256(f.read()), net.m[3][i], msg="chunk file %d" % i)
         # the two bad ones came from the origin again; chunk 0 was good on disk
         assert_equal(origin.rpc.getrelaystats()["served"]["total_bytes"] - origin0, 2 * CHUNK)
+        assert_equal(sorted(self.corrupt_lines(relay1)), sorted([
+            os.path.join(d, str(FIRST_BAD)), os.path.join(d, str(n - 1))]))
         if self.deferred:
             raise TestFailure("\n".join(self.deferred))
+
+    def corrupt_lines(self, node):
+        """The chunk files the node's relay found corrupt and deleted (its debug.log)."""
+        out = []
+        with open(node.debug_log, errors="replace") as f:
+            for line in f:
+                if "relay store: " in line and " is corrupt: deleted" in line:
+                    out.append(line.split("relay store: ", 1)[1].split(" is corrupt")[0])
+        return out
 
     def resumed_after_bad_chunk(self):
         """A download interrupted after relay1 sent a bad chunk, then resumed: the resumed run
@@ -168,8 +209,16 @@ class RelayTamperTest(RelayTestFramework):
         net.wait_connected()
         sync_tips(net.nodes)
         seen = {}
+        out = os.path.join(self.tmpdir, "download2.bin")
 
-        def bad_delivery_logged(proc):
+        def bad_delivery_checked(proc):
+            # relay1 logged a bad chunk, and the download has checked it (its note on stderr).
+            # Stopped between the two, the download could not know the bytes were bad: the
+            # resumed run would take the delivery for one lost on the way and pay for it
+            # (doc/wallet.md, "Resynchronising").
+            with open(out + ".stderr", "rb") as f:
+                if b"failed its check" not in f.read():
+                    return False
             cs = [c["channel_id"] for c in origin.rpc.listchannels(k1.address)
                   if c["consumer"] == consumer2]
             if not cs:
@@ -182,9 +231,9 @@ class RelayTamperTest(RelayTestFramework):
                 seen["channel"], seen["bad"] = cs[0], bad[0]
             return bool(bad)
 
-        out = os.path.join(self.tmpdir, "download2.bin")
-        self.log("the consumer's download is stopped (SIGTERM) once relay1 sent a bad chunk")
-        rc, res, err = net.download(out, wallet="consumer2", stop_when=bad_delivery_logged)
+        self.log("the consumer's download is stopped (SIGTERM) once relay1 sent a bad chunk "
+                 "and the download found it bad")
+        rc, res, err = net.download(out, wallet="consumer2", stop_when=bad_delivery_checked)
         if "bad" not in seen:
             raise TestFailure("relay1 sent no bad chunk before the download ended (rc %s): %s"
                               % (rc, err))

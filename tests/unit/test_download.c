@@ -3,7 +3,8 @@
  * capacity, chunk scheduling and answers, progress, the resume state (round trip and every kind
  * of corruption refused), and the transfer loop itself against in-process evhttp relays on
  * loopback (a relay sending a bad chunk is left unpaid for it and dropped; a resume fetches only
- * what is missing). */
+ * what is missing; a request asked again after a 402, a 429 or a broken connection carries a
+ * fresh receipt, never one that went out before). */
 #include "tests/unit/unit.h"
 
 #include <fcntl.h>
@@ -1109,12 +1110,18 @@ static void test_state_corruption_refused(void **state)
 /* ---- the transfer loop against in-process relays ---- */
 
 /* A relay of PROTOCOL.md §8 on a loopback evhttp listener, strict about receipts: it serves a
- * paid request only with a Bwc-Receipt (402 receipt-required, doc/relay.md), and refuses one
+ * paid request only with a Bwc-Receipt (402 receipt-required, doc/relay.md), refuses its newest
+ * receipt again on a chunk request (409 receipt-replayed; by POST it is 200), and refuses one
  * (409) whose seq does not grow, whose bytes pass what it served, whose digest differs at one
  * of its points, whose amount is not exactly ceil(bytes x price / 2^20), or whose signature is
- * not the consumer's. corrupt_nth: the n-th chunk it serves (from 0) has a flipped bit. */
+ * not the consumer's. GET /v1/channel/{id} shows its view for a resync. corrupt_nth: the n-th
+ * chunk it serves (from 0) has a flipped bit. refuse_at / drop_at: the chunk request of that
+ * number (from 1) takes its receipt, then gets refuse_status (402 credit-window-exceeded, or
+ * 429 rate-limited with Retry-After: 0) / no answer at all (the connection closes; with
+ * drop_served the chunk was counted as sent first). */
 #define STUB_MAX_POINTS 256
 typedef struct {
+    struct event_base *base;
     struct evhttp *http;
     uint16_t port;
     const unsigned char *data;
@@ -1126,17 +1133,25 @@ typedef struct {
     uint64_t served;
     uint64_t pt_bytes[STUB_MAX_POINTS];
     bwc_hash pt_digest[STUB_MAX_POINTS];
+    uint32_t pt_index[STUB_MAX_POINTS];
     size_t n_points;
     int has_receipt;
     bwc_receipt newest;
     unsigned refused, posts, chunk_requests;
     unsigned unreceipted; /* paid requests without Bwc-Receipt (refused) */
     int has_first;
-    bwc_receipt first;      /* the receipt of the first chunk request */
-    uint64_t corrupt_bytes; /* served bytes after the corrupted chunk, 0 when none */
+    bwc_receipt first;           /* the receipt of the first chunk request */
+    uint64_t corrupt_bytes;      /* served bytes after the corrupted chunk, 0 when none */
+    unsigned refuse_at, drop_at; /* 0: never */
+    int refuse_status;           /* 402 (the default) or 429 */
+    int drop_served;
+    unsigned replayed;      /* chunk requests that brought the newest again (refused) */
+    unsigned views;         /* GET /v1/channel */
+    unsigned refusals_made; /* 402s of refuse_at, dropped connections of drop_at */
 } stub_relay;
 
-static int stub_intake(stub_relay *s, const unsigned char *raw, size_t len)
+/* 200, 400 or 409; chunk: the receipt came with a chunk request. */
+static int stub_intake(stub_relay *s, const unsigned char *raw, size_t len, int chunk)
 {
     bwc_receipt r;
     bwc_result res;
@@ -1149,8 +1164,11 @@ static int stub_intake(stub_relay *s, const unsigned char *raw, size_t len)
     if (!bwc_verify(g_secp, &r.consumer_sig, &rid, &g_consumer) ||
         !bwc_receipt_max_amount(r.bytes, s->price, &max) || r.amount != max)
         return 400;
-    if (s->has_receipt && !memcmp(&r, &s->newest, sizeof r))
-        return 200;
+    if (s->has_receipt && !memcmp(&r, &s->newest, sizeof r)) {
+        if (chunk)
+            s->replayed++;
+        return chunk ? 409 : 200;
+    }
     if (r.bytes > s->served || (s->has_receipt && r.seq <= s->newest.seq))
         return 409;
     for (size_t i = 0; i < s->n_points; i++)
@@ -1161,6 +1179,80 @@ static int stub_intake(stub_relay *s, const unsigned char *raw, size_t len)
     s->newest = r;
     s->has_receipt = 1;
     return 200;
+}
+
+/* The chunk it serves: the log point after it. */
+static void stub_point(stub_relay *s, uint32_t idx)
+{
+    bwc_hash d = s->n_points ? s->pt_digest[s->n_points - 1] : (bwc_hash){{0}};
+    bwc_delivery_next(&d, &s->cid, idx, &s->m->chunks[idx]);
+    s->served += bwc_manifest_chunk_len(s->m, idx);
+    assert_true(s->n_points < STUB_MAX_POINTS);
+    s->pt_bytes[s->n_points] = s->served;
+    s->pt_digest[s->n_points] = d;
+    s->pt_index[s->n_points++] = idx;
+}
+
+/* GET /v1/channel/{id}: served, the newest receipt and the deliveries after it. */
+static void stub_view(stub_relay *s, struct evhttp_request *req, const char *id_hex)
+{
+    char hex[65], b64[2 * BWC_RECEIPT_MAX_BYTES];
+    s->views++;
+    if (!s->served && !s->has_receipt) {
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add_printf(b, "{\"error\":{\"code\":\"not-found\",\"message\":\"x\"}}");
+        evhttp_send_reply(req, 404, "Not Found", b);
+        evbuffer_free(b);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "channel", json_string(id_hex));
+    json_object_set_new(o, "bytes_served", json_integer((json_int_t)s->served));
+    if (s->has_receipt) {
+        bwc_buf enc = BWC_BUF_INIT;
+        assert_true(bwc_receipt_encode(&s->newest, &enc));
+        assert_true(bwc_b64url_encode(b64, sizeof b64, enc.data, enc.len) > 0);
+        bwc_buf_free(&enc);
+        json_t *rc = json_object();
+        json_object_set_new(rc, "seq", json_integer((json_int_t)s->newest.seq));
+        json_object_set_new(rc, "bytes", json_integer((json_int_t)s->newest.bytes));
+        json_object_set_new(rc, "receipt", json_string(b64));
+        json_object_set_new(o, "receipt", rc);
+    } else {
+        json_object_set_new(o, "receipt", json_null());
+    }
+    json_t *log = json_array();
+    uint64_t base = s->has_receipt ? s->newest.bytes : 0;
+    for (size_t i = 0; i < s->n_points; i++) {
+        if (s->pt_bytes[i] <= base)
+            continue;
+        json_t *e = json_object();
+        json_object_set_new(e, "bytes_after", json_integer((json_int_t)s->pt_bytes[i]));
+        bwc_hex_encode(hex, s->cid.b, 32);
+        json_object_set_new(e, "content_id", json_string(hex));
+        json_object_set_new(e, "index", json_integer(s->pt_index[i]));
+        bwc_hex_encode(hex, s->m->chunks[s->pt_index[i]].b, 32);
+        json_object_set_new(e, "chunk_hash", json_string(hex));
+        bwc_hex_encode(hex, s->pt_digest[i].b, 32);
+        json_object_set_new(e, "digest_after", json_string(hex));
+        json_array_append_new(log, e);
+    }
+    json_object_set_new(o, "log", log);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, text, strlen(text));
+    free(text);
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+/* Closes the connection of a request left unanswered, outside libevent's HTTP callbacks. */
+static void stub_hang_up(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evhttp_connection_free(evhttp_request_get_connection(arg));
 }
 
 static void stub_error(struct evhttp_request *req, int status, const char *code)
@@ -1194,7 +1286,7 @@ static void stub_cb(struct evhttp_request *req, void *arg)
             return;
         }
         evbuffer_copyout(body, raw, n);
-        int st = stub_intake(s, raw, n);
+        int st = stub_intake(s, raw, n, 0);
         if (st != 200) {
             s->refused++;
             stub_error(req, st, "receipt-refused");
@@ -1204,6 +1296,10 @@ static void stub_cb(struct evhttp_request *req, void *arg)
         evbuffer_add_printf(b, "{}");
         evhttp_send_reply(req, 200, "OK", b);
         evbuffer_free(b);
+        return;
+    }
+    if (!strncmp(uri, "/v1/channel/", 12) && strlen(uri) == 12 + 64) {
+        stub_view(s, req, uri + 12);
         return;
     }
     if (strncmp(uri, prefix, strlen(prefix)) != 0) {
@@ -1234,10 +1330,34 @@ static void stub_cb(struct evhttp_request *req, void *arg)
     long n = bwc_b64url_decode(raw, sizeof raw, rc);
     if (!s->has_first && n > 0 && bwc_receipt_decode(&s->first, raw, (size_t)n, &res))
         s->has_first = 1;
-    int st = n > 0 ? stub_intake(s, raw, (size_t)n) : 400;
+    unsigned replayed = s->replayed;
+    int st = n > 0 ? stub_intake(s, raw, (size_t)n, 1) : 400;
     if (st != 200) {
         s->refused++;
-        stub_error(req, st, "receipt-refused");
+        stub_error(req, st, s->replayed != replayed ? "receipt-replayed" : "receipt-refused");
+        return;
+    }
+    if (s->chunk_requests == s->refuse_at) { /* the receipt is taken, nothing is served */
+        char v[24];
+        s->refusals_made++;
+        snprintf(v, sizeof v, "%llu", (unsigned long long)s->served);
+        evhttp_add_header(out, "Bwc-Served", v);
+        if (s->refuse_status == 429) {
+            evhttp_add_header(out, "Retry-After", "0");
+            stub_error(req, 429, "rate-limited");
+        } else {
+            stub_error(req, 402, "credit-window-exceeded");
+        }
+        return;
+    }
+    if (s->chunk_requests == s->drop_at) { /* no answer: the connection closes */
+        struct timeval now = {0, 0};
+        s->refusals_made++;
+        if (s->drop_served) {
+            stub_point(s, (uint32_t)idx);
+            s->n_served++;
+        }
+        assert_int_equal(event_base_once(s->base, -1, EV_TIMEOUT, stub_hang_up, req, &now), 0);
         return;
     }
     size_t len = (size_t)bwc_manifest_chunk_len(s->m, (size_t)idx);
@@ -1247,12 +1367,7 @@ static void stub_cb(struct evhttp_request *req, void *arg)
         copy[len / 2] ^= 0x10;
     s->n_served++;
     /* The relay's log holds the manifest's hash for what it sent, bad copy or not. */
-    bwc_hash d = s->n_points ? s->pt_digest[s->n_points - 1] : (bwc_hash){{0}};
-    bwc_delivery_next(&d, &s->cid, (uint32_t)idx, &s->m->chunks[idx]);
-    s->served += len;
-    assert_true(s->n_points < STUB_MAX_POINTS);
-    s->pt_bytes[s->n_points] = s->served;
-    s->pt_digest[s->n_points++] = d;
+    stub_point(s, (uint32_t)idx);
     if ((int)s->n_served - 1 == s->corrupt_nth)
         s->corrupt_bytes = s->served;
     char v[24];
@@ -1269,6 +1384,7 @@ static void stub_start(stub_relay *s, struct event_base *base, const unsigned ch
                        const bwc_manifest *m, const bwc_hash *cid, uint64_t price, int corrupt_nth)
 {
     memset(s, 0, sizeof *s);
+    s->base = base;
     s->data = data;
     s->m = m;
     s->cid = *cid;
@@ -1484,11 +1600,7 @@ static void test_loop_resume(void **state)
 /* What a relay holds after serving chunk idx (as stub_cb counts it). */
 static void stub_preserve(stub_relay *s, uint32_t idx)
 {
-    bwc_hash d = s->n_points ? s->pt_digest[s->n_points - 1] : (bwc_hash){{0}};
-    bwc_delivery_next(&d, &s->cid, idx, &s->m->chunks[idx]);
-    s->served += bwc_manifest_chunk_len(s->m, idx);
-    s->pt_bytes[s->n_points] = s->served;
-    s->pt_digest[s->n_points++] = d;
+    stub_point(s, idx);
 }
 
 /* A relay's newest receipt covers everything it served (this run and before) at the price, and it
@@ -1574,6 +1686,57 @@ static void test_loop_opening_receipt(void **state)
     loop_free(&f);
 }
 
+/* A request asked again without new chunks since the last one went out carries a fresh
+ * receipt (the opening receipt: seq + 1 at the newest point), never the one that went out:
+ * the relay took it, and refuses its newest again on a chunk request (409 receipt-replayed).
+ * One relay, 8 chunks; its third chunk request takes the receipt and then: a 402 (the wallet
+ * resyncs and asks again), a 429 (it waits and asks again), no answer (the connection closes:
+ * it resyncs and asks again), or no answer after the chunk went out (the resync pays for the
+ * lost delivery with a new receipt, which goes out next). */
+static void test_loop_fresh_receipt_on_retry(void **state)
+{
+    (void)state;
+    char err[512];
+    loop_fixture f;
+    static const struct {
+        unsigned refuse_at, drop_at;
+        int refuse_status, drop_served;
+    } cases[] = {{3, 0, 402, 0}, {3, 0, 429, 0}, {0, 3, 0, 0}, {0, 3, 0, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        loop_setup(&f, 8 * 16384, -1);
+        stub_relay *s = &f.relays[0];
+        bwc_dl_channel *ch = &f.st.channels[f.src[0].channel];
+        s->refuse_at = cases[k].refuse_at;
+        s->refuse_status = cases[k].refuse_status;
+        s->drop_at = cases[k].drop_at;
+        s->drop_served = cases[k].drop_served;
+        f.d.n_sources = 1;
+        assert_int_equal(bwc_dl_run(&f.d, err, sizeof err), 0);
+        assert_file(&f);
+        assert_int_equal(s->refusals_made, 1);
+        assert_int_equal(s->replayed, 0); /* no receipt went out twice */
+        assert_int_equal(s->unreceipted, 0);
+        assert_string_equal(f.src[0].dropped, "");
+        assert_int_equal(f.src[0].chunks, 8);
+        if (cases[k].refuse_status != 429)
+            assert_true(s->views >= 1); /* it asked for the relay's view */
+        if (!cases[k].drop_served) {
+            /* the opening receipt, one per chunk, and the fresh one for the request asked
+             * again */
+            assert_paid_exactly(s, &f.src[0]);
+            assert_int_equal(s->chunk_requests, 9);
+            assert_int_equal(ch->newest.seq, 8 + 2);
+        } else {
+            /* the lost delivery is paid for (it was asked of this relay) and asked again */
+            assert_all_paid(s, &f.src[0]);
+            assert_int_equal(s->newest.bytes, 9 * 16384);
+            assert_int_equal(s->chunk_requests, 9);
+            assert_int_equal(ch->newest.seq, 9 + 1);
+        }
+        loop_free(&f);
+    }
+}
+
 static void test_loop_no_relay_left(void **state)
 {
     (void)state;
@@ -1625,6 +1788,7 @@ int main(void)
         cmocka_unit_test(test_loop_bad_chunk_drops_relay),
         cmocka_unit_test(test_loop_resume),
         cmocka_unit_test(test_loop_opening_receipt),
+        cmocka_unit_test(test_loop_fresh_receipt_on_retry),
         cmocka_unit_test(test_loop_no_relay_left),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

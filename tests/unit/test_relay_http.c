@@ -92,6 +92,7 @@ static bwc_hash cid, cid_free; /* paid content, free content */
 static unsigned char content[SIZE], content2[SIZE];
 static bwc_hash chunk_hashes[N_CHUNKS];
 static bwc_hash channel, pool;
+static bwc_hash channel2; /* Alice's second channel to the relay's key: the edge relay's lane */
 static char tmp[128];
 static char file1[256], file2[256];
 
@@ -186,6 +187,8 @@ static void build_ledger(void)
     tx.body.channel_open.price = PRICE;
     tx.body.channel_open.expiry = EXPIRY;
     channel = apply(&ctx, &tx);
+    tx.body.channel_open.deposit = COIN / 2;
+    channel2 = apply(&ctx, &tx);
     memset(&tx, 0, sizeof tx);
     tx.type = BWC_TX_CONTENT_REGISTER;
     tx.from = pk[ORG];
@@ -415,6 +418,7 @@ typedef struct {
     uint64_t seq, bytes;
     bwc_hash digest;
     char b64[1024];
+    bwc_hash id;
     char id_hex[65];
     int pool;
 } consumer;
@@ -422,6 +426,7 @@ typedef struct {
 static void consumer_init(consumer *c, const bwc_hash *lane_id, int is_pool)
 {
     memset(c, 0, sizeof *c);
+    c->id = *lane_id;
     bwc_hex_encode(c->id_hex, lane_id->b, 32);
     c->pool = is_pool;
 }
@@ -452,7 +457,7 @@ static void consumer_sign(consumer *c, uint64_t seq, uint64_t bytes, uint64_t am
     bwc_hash rid;
     bwc_buf enc = BWC_BUF_INIT;
     memset(&r, 0, sizeof r);
-    r.channel = c->pool ? pool : channel;
+    r.channel = c->id;
     r.seq = seq;
     r.bytes = bytes;
     r.amount = amount;
@@ -685,26 +690,63 @@ static void test_paid_channel(void **state)
     served_counters(&chunks1, &bytes1);
     assert_int_equal(chunks1, chunks0);
     assert_int_equal(bytes1, bytes0);
-    /* The consumer's opening receipt (seq 1 at the start: bytes 0, amount 0, digest 0^32). Two
-     * chunks on it (the credit window), then 402. */
-    consumer_sign(&c, 1, 0, 0, &zero, ALICE, NULL);
+    /* The consumer's opening receipt (seq 1 at the start: bytes 0, amount 0, digest 0^32):
+     * chunk 0. */
+    consumer_sign(&c, 1, 0, 0, &zero, ALICE, &raw);
     const char *hdr_open[] = {"Bwc-Channel", c.id_hex, "Bwc-Receipt", c.b64, NULL};
-    for (uint32_t i = 0; i < 2; i++) {
-        path_chunk(path, sizeof path, &cid, i);
-        get(&main_relay, path, hdr_open, &r);
-        consumer_got(&c, &r, &cid, content, i);
-        char served[32];
-        snprintf(served, sizeof served, "%u", (i + 1) * KIB16);
-        assert_string_equal(r.served, served);
-        resp_free(&r);
-    }
+    path_chunk(path, sizeof path, &cid, 0);
+    get(&main_relay, path, hdr_open, &r);
+    consumer_got(&c, &r, &cid, content, 0);
+    assert_string_equal(r.served, "16384");
+    resp_free(&r);
+    /* The same receipt again on a chunk request: the lane's newest, which anyone can read
+     * (GET /v1/channel): 409 receipt-replayed, nothing served or counted. */
+    served_counters(&chunks1, &bytes1);
+    path_chunk(path, sizeof path, &cid, 1);
+    assert_int_equal(get(&main_relay, path, hdr_open, &r), 409);
+    assert_string_equal(err_code(&r), "receipt-replayed");
+    resp_free(&r);
+    uint64_t chunks2, bytes2;
+    served_counters(&chunks2, &bytes2);
+    assert_int_equal(chunks2, chunks1);
+    assert_int_equal(bytes2, bytes1);
+    assert_int_equal(get(&main_relay, chpath, NULL, &r), 200);
+    json_t *o = json_loadb((const char *)r.body, r.len, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), KIB16);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 1);
+    assert_int_equal(json_array_size(json_object_get(o, "log")), 1);
+    json_decref(o);
+    resp_free(&r);
+    /* By POST the same receipt is an idempotent submission: 200 with the lane, nothing served. */
+    assert_int_equal(http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw.data, raw.len, &r),
+                     200);
+    o = json_loadb((const char *)r.body, r.len, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), KIB16);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 1);
+    json_decref(o);
+    resp_free(&r);
+    /* A fresh receipt at the same point (seq 2, still bytes 0): chunk 1, the credit window's
+     * second chunk. */
+    consumer_sign(&c, 2, 0, 0, &zero, ALICE, NULL);
+    get(&main_relay, path, hdr_open, &r);
+    consumer_got(&c, &r, &cid, content, 1);
+    assert_string_equal(r.served, "32768");
+    resp_free(&r);
     served_counters(&chunks1, &bytes1);
     assert_int_equal(chunks1, chunks0 + 2);
     assert_int_equal(bytes1, bytes0 + 2 * KIB16);
+    /* seq 3 at the start: the window is full, 402 (the receipt is taken all the same); sent
+     * again, 409 receipt-replayed. */
+    consumer_sign(&c, 3, 0, 0, &zero, ALICE, NULL);
     path_chunk(path, sizeof path, &cid, 2);
     assert_int_equal(get(&main_relay, path, hdr_open, &r), 402);
     assert_string_equal(err_code(&r), "credit-window-exceeded");
     assert_string_equal(r.served, "32768");
+    resp_free(&r);
+    assert_int_equal(get(&main_relay, path, hdr_open, &r), 409);
+    assert_string_equal(err_code(&r), "receipt-replayed");
     resp_free(&r);
     /* Without a receipt now: 402 receipt-required, with the lane's count. */
     assert_int_equal(get(&main_relay, path, hdr, &r), 402);
@@ -712,17 +754,17 @@ static void test_paid_channel(void **state)
     assert_string_equal(r.served, "32768");
     resp_free(&r);
     /* A receipt paying less than the price ceiling of its bytes: valid, but 402. */
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, NULL);
+    consumer_sign(&c, 4, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, NULL);
     const char *hdr_r[] = {"Bwc-Channel", c.id_hex, "Bwc-Receipt", c.b64, NULL};
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 402);
     assert_string_equal(err_code(&r), "receipt-amount-too-low");
     resp_free(&r);
     /* 400: over the price ceiling, a bad signature, garbage, another channel. */
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes) + 1, &c.digest, ALICE, NULL);
+    consumer_sign(&c, 5, c.bytes, owed(c.bytes) + 1, &c.digest, ALICE, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-over-price");
     resp_free(&r);
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, BOB, NULL);
+    consumer_sign(&c, 5, c.bytes, owed(c.bytes), &c.digest, BOB, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-consumer-sig");
     resp_free(&r);
@@ -741,83 +783,104 @@ static void test_paid_channel(void **state)
     assert_string_equal(err_code(&r), "receipt-wrong-lane");
     resp_free(&r);
     /* 409: more bytes than served; a digest that is not the log's. */
-    consumer_sign(&c, 3, c.bytes + 1, owed(c.bytes), &c.digest, ALICE, NULL);
+    consumer_sign(&c, 5, c.bytes + 1, owed(c.bytes), &c.digest, ALICE, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 409);
     assert_string_equal(err_code(&r), "receipt-bytes-over-served");
     resp_free(&r);
     bwc_hash wrong = c.digest;
     wrong.b[0] ^= 1;
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &wrong, ALICE, NULL);
+    consumer_sign(&c, 5, c.bytes, owed(c.bytes), &wrong, ALICE, NULL);
     assert_int_equal(get(&main_relay, path, hdr_r, &r), 409);
     assert_string_equal(err_code(&r), "receipt-digest");
     resp_free(&r);
-    /* The right receipt opens the window again: two more chunks. */
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw);
-    for (uint32_t i = 2; i < 4; i++) {
-        path_chunk(path, sizeof path, &cid, i);
-        get(&main_relay, path, hdr_r, &r);
-        consumer_got(&c, &r, &cid, content, i);
-        resp_free(&r);
-    }
+    /* The right receipt opens the window again: chunk 2 on it, chunk 3 on the next seq at the
+     * same point. */
+    consumer_sign(&c, 5, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
+    get(&main_relay, path, hdr_r, &r);
+    consumer_got(&c, &r, &cid, content, 2);
+    resp_free(&r);
+    bwc_hash d2; /* the point of seq 5: two chunks */
+    memset(&d2, 0, sizeof d2);
+    for (uint32_t i = 0; i < 2; i++)
+        bwc_delivery_next(&d2, &cid, i, &chunk_hashes[i]);
+    consumer_sign(&c, 6, 2 * KIB16, owed(2 * KIB16), &d2, ALICE, &raw);
+    path_chunk(path, sizeof path, &cid, 3);
+    get(&main_relay, path, hdr_r, &r);
+    consumer_got(&c, &r, &cid, content, 3);
+    resp_free(&r);
     /* seq not above the newest: 409; the newest again (POST): 200 with the lane. */
     bwc_buf raw2 = BWC_BUF_INIT;
-    consumer_sign(&c, 3, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 6, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 409);
     assert_string_equal(err_code(&r), "receipt-seq");
     resp_free(&r);
     assert_int_equal(http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw.data, raw.len, &r),
                      200);
-    json_t *o = json_loadb((const char *)r.body, r.len, 0, NULL);
+    o = json_loadb((const char *)r.body, r.len, 0, NULL);
     assert_non_null(o);
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), 4 * KIB16);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 6);
     assert_int_equal(json_array_size(json_object_get(o, "log")), 2);
     json_decref(o);
     resp_free(&r);
     /* POST: the newer receipt for all four chunks; bytes or amount going down then 409. */
-    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 7, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 200);
     resp_free(&r);
-    consumer_sign(&c, 5, c.bytes - KIB16, owed(c.bytes - KIB16), &c.digest, ALICE, &raw2);
+    char newest_b64[sizeof c.b64]; /* seq 7, the lane's newest */
+    memcpy(newest_b64, c.b64, sizeof newest_b64);
+    consumer_sign(&c, 8, c.bytes - KIB16, owed(c.bytes - KIB16), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 409);
     assert_string_equal(err_code(&r), "receipt-bytes-down");
     resp_free(&r);
-    consumer_sign(&c, 5, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 8, c.bytes, owed(c.bytes) - 1, &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 409);
     assert_string_equal(err_code(&r), "receipt-amount-down");
     resp_free(&r);
     assert_int_equal(http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, "\xa0", 1, &r), 400);
     resp_free(&r);
-    /* The last chunk on the newest receipt; the channel view shows it. */
-    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
+    /* The newest, which came by POST, on a chunk request: 409 receipt-replayed, nothing
+     * served. The next seq at its point (same bytes, amount and digest) is served: the last
+     * chunk. The channel view shows it. */
+    memcpy(c.b64, newest_b64, sizeof c.b64);
+    served_counters(&chunks1, &bytes1);
     path_chunk(path, sizeof path, &cid, 4);
+    assert_int_equal(get(&main_relay, path, hdr_r, &r), 409);
+    assert_string_equal(err_code(&r), "receipt-replayed");
+    resp_free(&r);
+    served_counters(&chunks2, &bytes2);
+    assert_int_equal(chunks2, chunks1);
+    assert_int_equal(bytes2, bytes1);
+    consumer_sign(&c, 8, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
     get(&main_relay, path, hdr_r, &r);
     consumer_got(&c, &r, &cid, content, 4);
     resp_free(&r);
     assert_int_equal(get(&main_relay, chpath, NULL, &r), 200);
     o = json_loadb((const char *)r.body, r.len, 0, NULL);
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), SIZE);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 8);
     char dhex[65];
     bwc_hex_encode(dhex, c.digest.b, 32);
     assert_string_equal(json_string_value(json_object_get(o, "digest")), dhex);
     json_decref(o);
     resp_free(&r);
     /* Settlement: unsettled = owed(4 chunks) >= 10 receipt fees, so the next block settles it,
-     * with the relay's signature; once handed over it is not handed over again. */
+     * with the relay's signature; once handed over it is not handed over again. The seq 8
+     * receipt sits at the point of seq 7: a higher seq supersedes on chain. */
     n_submitted = 0;
     height = 2;
     bwc_relay_on_block(main_relay.relay);
     assert_int_equal(n_submitted, 1);
-    assert_int_equal(submitted[0].seq, 4);
+    assert_int_equal(submitted[0].seq, 8);
     assert_int_equal(submitted[0].bytes, 4 * KIB16);
     assert_int_equal(submitted[0].amount, owed(4 * KIB16));
     bwc_channel ch;
     assert_int_equal(bwc_state_channel(&view, &channel, &ch), 1);
-    assert_int_equal(ch.seq, 4);
+    assert_int_equal(ch.seq, 8);
     assert_int_equal(ch.claimed, owed(4 * KIB16));
     height = 3;
     bwc_relay_on_block(main_relay.relay);
@@ -828,7 +891,8 @@ static void test_paid_channel(void **state)
                      owed(4 * KIB16) - RFEE);
     assert_int_equal(json_integer_value(json_object_get(earn, "unsettled")), 0);
     json_decref(st);
-    /* Restart (settling at 20 fees now): the lane, its receipt and log come back. */
+    /* Restart (settling at 20 fees now): the lane, its receipt and log come back, and its
+     * newest is still refused on a chunk request. */
     relay_close(&main_relay);
     bwc_relay_config cfg = base_config(main_relay.dir);
     cfg.free_ids = &cid_free;
@@ -839,18 +903,22 @@ static void test_paid_channel(void **state)
     o = json_loadb((const char *)r.body, r.len, 0, NULL);
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_served")), SIZE);
     assert_string_equal(json_string_value(json_object_get(o, "digest")), dhex);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 4);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "receipt"), "seq")), 8);
     assert_int_equal(json_array_size(json_object_get(o, "log")), 1);
     json_decref(o);
     resp_free(&r);
-    assert_int_equal(n_submitted, 1); /* seq 4 is settled: nothing to hand over again */
+    assert_int_equal(n_submitted, 1); /* seq 8 is settled: nothing to hand over again */
+    path_chunk(path, sizeof path, &cid, 0);
+    assert_int_equal(get(&main_relay, path, hdr_r, &r), 409);
+    assert_string_equal(err_code(&r), "receipt-replayed");
+    resp_free(&r);
     /* The final receipt: 14672 units more, below 20 fees, so it waits until expiry. */
-    consumer_sign(&c, 5, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 9, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 200);
     resp_free(&r);
     /* A receipt the chain is already past can never settle: 400. */
-    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
+    consumer_sign(&c, 8, c.bytes, owed(c.bytes), &c.digest, ALICE, &raw2);
     assert_int_equal(
         http(&main_relay, EVHTTP_REQ_POST, "/v1/receipt", NULL, raw2.data, raw2.len, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-seq");
@@ -866,7 +934,7 @@ static void test_paid_channel(void **state)
     height = EXPIRY - 1; /* the next block is at expiry */
     bwc_relay_on_block(main_relay.relay);
     assert_int_equal(n_submitted, 2);
-    assert_int_equal(submitted[1].seq, 5);
+    assert_int_equal(submitted[1].seq, 9);
     assert_int_equal(submitted[1].bytes, SIZE);
     /* Past expiry nothing more is served. */
     path_chunk(path, sizeof path, &cid, 0);
@@ -918,18 +986,25 @@ static void test_pool(void **state)
     assert_int_equal(get(&main_relay, path, opening, &r), 400);
     assert_string_equal(err_code(&r), "bad-receipt-consumer-sig");
     resp_free(&r);
-    consumer_sign(&c, 1, 0, 0, &zero, ALICE, NULL);
+    /* The opening receipt, then the next seq at the same point for each request: the newest
+     * again is 409 receipt-replayed on a pool lane too. */
     for (uint32_t i = 0; i < 2; i++) {
+        consumer_sign(&c, i + 1, 0, 0, &zero, ALICE, NULL);
         path_chunk(path, sizeof path, &cid, i);
         get(&main_relay, path, opening, &r);
         consumer_got(&c, &r, &cid, content, i);
         resp_free(&r);
+        path_chunk(path, sizeof path, &cid, i + 1);
+        assert_int_equal(get(&main_relay, path, opening, &r), 409);
+        assert_string_equal(err_code(&r), "receipt-replayed");
+        resp_free(&r);
     }
+    consumer_sign(&c, 3, 0, 0, &zero, ALICE, NULL);
     path_chunk(path, sizeof path, &cid, 2);
     assert_int_equal(get(&main_relay, path, opening, &r), 402);
     assert_string_equal(err_code(&r), "credit-window-exceeded");
     resp_free(&r);
-    consumer_sign(&c, 2, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
+    consumer_sign(&c, 4, c.bytes, owed(c.bytes), &c.digest, ALICE, NULL);
     const char *paid[] = {"Bwc-Pool", c.id_hex,      "Bwc-Consumer", alice, "Bwc-Ticket",
                           ticket,     "Bwc-Receipt", c.b64,          NULL};
     get(&main_relay, path, paid, &r);
@@ -1080,6 +1155,51 @@ static void test_pull_through(void **state)
     assert_int_equal(get(&t, path, NULL, &r), 503);
     assert_string_equal(err_code(&r), "upstream-unavailable");
     resp_free(&r);
+    relay_close(&t);
+    /* A paid edge (the same relay key, its own lanes): a chunk it fetches is served on the
+     * receipt the request brought, which it took before the request waited for the fetch. The
+     * newest again is refused before anything is fetched, also when the request first waits
+     * for a manifest. */
+    memset(&t, 0, sizeof t);
+    snprintf(t.dir, sizeof t.dir, "%s/edge-paid", tmp);
+    c = base_config(t.dir);
+    const char *live[] = {peer};
+    c.peers = live;
+    c.n_peers = 1;
+    relay_open(&t, &c);
+    static const bwc_hash zero;
+    consumer k;
+    consumer_init(&k, &channel2, 0);
+    const char *pay[] = {"Bwc-Channel", k.id_hex, "Bwc-Receipt", k.b64, NULL};
+    consumer_sign(&k, 1, 0, 0, &zero, ALICE, NULL);
+    path_chunk(path, sizeof path, &cid_free, 0);
+    assert_int_equal(get(&t, path, pay, &r), 200);
+    assert_int_equal(r.len, KIB16);
+    assert_memory_equal(r.body, content2, KIB16);
+    assert_string_equal(r.served, "16384");
+    resp_free(&r);
+    path_chunk(path, sizeof path, &cid_free, 1);
+    assert_int_equal(get(&t, path, pay, &r), 409);
+    assert_string_equal(err_code(&r), "receipt-replayed");
+    resp_free(&r);
+    snprintf(f, sizeof f, "%s/chunks/%s/1", t.dir, hex);
+    assert_int_equal(access(f, F_OK), -1); /* nothing fetched for it */
+    consumer_sign(&k, 2, 0, 0, &zero, ALICE, NULL);
+    assert_int_equal(get(&t, path, pay, &r), 200);
+    assert_memory_equal(r.body, content2 + KIB16, KIB16);
+    assert_string_equal(r.served, "32768");
+    resp_free(&r);
+    assert_int_equal(access(f, F_OK), 0);
+    /* Content whose manifest the edge does not hold yet (the upstream gives it free). */
+    path_chunk(path, sizeof path, &cid, 0);
+    assert_int_equal(get(&t, path, pay, &r), 409);
+    assert_string_equal(err_code(&r), "receipt-replayed");
+    resp_free(&r);
+    bwc_hex_encode(hex, cid.b, 32);
+    snprintf(f, sizeof f, "%s/chunks/%s/manifest.cbor", t.dir, hex);
+    assert_int_equal(access(f, F_OK), 0); /* the manifest came; no chunk was asked for */
+    snprintf(f, sizeof f, "%s/chunks/%s/0", t.dir, hex);
+    assert_int_equal(access(f, F_OK), -1);
     relay_close(&t);
     /* With only a dead upstream: 503 with Retry-After. */
     memset(&t, 0, sizeof t);
