@@ -35,7 +35,7 @@ json_t *bwc_json_address(const char *hrp, const bwc_pubkey *pk)
 /* json_integer holds int64: every amount of a valid chain is far below 2^63 (total supply is
  * bounded by allocations and subsidy), but a decoded object may carry any u64, so values
  * above INT64_MAX are shown as decimal strings rather than wrapped. */
-static json_t *u64(uint64_t v)
+json_t *bwc_json_u64(uint64_t v)
 {
     if (v <= (uint64_t)INT64_MAX)
         return U64(v);
@@ -57,7 +57,7 @@ static json_t *tx_body(const bwc_tx *tx, const char *hrp)
     case BWC_TX_TRANSFER: {
         const bwc_tx_transfer *t = &tx->body.transfer;
         json_object_set_new(b, "to", bwc_json_address(hrp, &t->to));
-        json_object_set_new(b, "amount", u64(t->amount));
+        json_object_set_new(b, "amount", bwc_json_u64(t->amount));
         if (t->memo_len)
             json_object_set_new(b, "memo", bwc_json_hex(t->memo, t->memo_len));
         break;
@@ -65,16 +65,16 @@ static json_t *tx_body(const bwc_tx *tx, const char *hrp)
     case BWC_TX_CHANNEL_OPEN: {
         const bwc_tx_channel_open *c = &tx->body.channel_open;
         json_object_set_new(b, "relay", bwc_json_address(hrp, &c->relay));
-        json_object_set_new(b, "deposit", u64(c->deposit));
-        json_object_set_new(b, "price", u64(c->price));
-        json_object_set_new(b, "expiry", u64(c->expiry));
+        json_object_set_new(b, "deposit", bwc_json_u64(c->deposit));
+        json_object_set_new(b, "price", bwc_json_u64(c->price));
+        json_object_set_new(b, "expiry", bwc_json_u64(c->expiry));
         break;
     }
     case BWC_TX_CONTENT_REGISTER: {
         const bwc_tx_content_register *c = &tx->body.content_register;
         json_object_set_new(b, "content_id", HASH(&c->content_id));
-        json_object_set_new(b, "size", u64(c->size));
-        json_object_set_new(b, "chunk_size", u64(c->chunk_size));
+        json_object_set_new(b, "size", bwc_json_u64(c->size));
+        json_object_set_new(b, "chunk_size", bwc_json_u64(c->chunk_size));
         set_text(b, "name", c->name, c->name_len);
         set_text(b, "origin", c->origin, c->origin_len);
         set_text(b, "mime", c->mime, c->mime_len);
@@ -84,20 +84,20 @@ static json_t *tx_body(const bwc_tx *tx, const char *hrp)
         const bwc_tx_relay_announce *a = &tx->body.relay_announce;
         set_text(b, "endpoint", a->endpoint, a->endpoint_len);
         set_text(b, "region", a->region, a->region_len);
-        json_object_set_new(b, "price", u64(a->price));
-        json_object_set_new(b, "rate", u64(a->rate));
-        json_object_set_new(b, "quota", u64(a->quota));
-        json_object_set_new(b, "burst_quota", u64(a->burst_quota));
-        json_object_set_new(b, "burst_hours", u64(a->burst_hours));
+        json_object_set_new(b, "price", bwc_json_u64(a->price));
+        json_object_set_new(b, "rate", bwc_json_u64(a->rate));
+        json_object_set_new(b, "quota", bwc_json_u64(a->quota));
+        json_object_set_new(b, "burst_quota", bwc_json_u64(a->burst_quota));
+        json_object_set_new(b, "burst_hours", bwc_json_u64(a->burst_hours));
         break;
     }
     case BWC_TX_SPONSOR: {
         const bwc_tx_sponsor *s = &tx->body.sponsor;
         json_object_set_new(b, "content_id", HASH(&s->content_id));
-        json_object_set_new(b, "amount", u64(s->amount));
-        json_object_set_new(b, "price", u64(s->price));
-        json_object_set_new(b, "per_consumer_cap", u64(s->per_consumer_cap));
-        json_object_set_new(b, "expiry", u64(s->expiry));
+        json_object_set_new(b, "amount", bwc_json_u64(s->amount));
+        json_object_set_new(b, "price", bwc_json_u64(s->price));
+        json_object_set_new(b, "per_consumer_cap", bwc_json_u64(s->per_consumer_cap));
+        json_object_set_new(b, "expiry", bwc_json_u64(s->expiry));
         if (s->has_ticket_key)
             json_object_set_new(b, "ticket_key", bwc_json_address(hrp, &s->ticket_key));
         break;
@@ -121,8 +121,8 @@ json_t *bwc_json_tx(const bwc_tx *tx, const bwc_hash *chain_id, const char *hrp)
     }
     json_object_set_new(o, "type", json_string(name ? name : "unknown"));
     json_object_set_new(o, "from", bwc_json_address(hrp, &tx->from));
-    json_object_set_new(o, "nonce", u64(tx->nonce));
-    json_object_set_new(o, "fee", u64(tx->fee));
+    json_object_set_new(o, "nonce", bwc_json_u64(tx->nonce));
+    json_object_set_new(o, "fee", bwc_json_u64(tx->fee));
     json_object_set_new(o, "body", tx_body(tx, hrp));
     json_object_set_new(o, "sig", bwc_json_hex(tx->sig.b, sizeof tx->sig.b));
     return o;
@@ -139,9 +139,9 @@ json_t *bwc_json_receipt(const bwc_receipt *r, const bwc_hash *chain_id, const c
         json_object_set_new(o, "receipt_id", HASH(&id));
     }
     json_object_set_new(o, "channel", HASH(&r->channel));
-    json_object_set_new(o, "seq", u64(r->seq));
-    json_object_set_new(o, "bytes", u64(r->bytes));
-    json_object_set_new(o, "amount", u64(r->amount));
+    json_object_set_new(o, "seq", bwc_json_u64(r->seq));
+    json_object_set_new(o, "bytes", bwc_json_u64(r->bytes));
+    json_object_set_new(o, "amount", bwc_json_u64(r->amount));
     json_object_set_new(o, "digest", HASH(&r->digest));
     if (r->is_pool) {
         json_object_set_new(o, "consumer", bwc_json_address(hrp, &r->consumer));
@@ -163,10 +163,10 @@ json_t *bwc_json_manifest(const bwc_manifest *m, int with_chunks)
         return NULL;
     bwc_manifest_content_id(m, &id);
     json_object_set_new(o, "content_id", HASH(&id));
-    json_object_set_new(o, "version", u64(m->version));
-    json_object_set_new(o, "size", u64(m->size));
-    json_object_set_new(o, "chunk_size", u64(m->chunk_size));
-    json_object_set_new(o, "n_chunks", u64(m->n_chunks));
+    json_object_set_new(o, "version", bwc_json_u64(m->version));
+    json_object_set_new(o, "size", bwc_json_u64(m->size));
+    json_object_set_new(o, "chunk_size", bwc_json_u64(m->chunk_size));
+    json_object_set_new(o, "n_chunks", bwc_json_u64(m->n_chunks));
     if (with_chunks) {
         json_t *a = json_array();
         for (size_t i = 0; i < m->n_chunks; i++)
@@ -184,10 +184,10 @@ json_t *bwc_json_header(const bwc_header *h, const char *hrp)
         return NULL;
     bwc_header_id(h, &id);
     json_object_set_new(o, "block_id", HASH(&id));
-    json_object_set_new(o, "version", u64(h->version));
-    json_object_set_new(o, "height", u64(h->height));
+    json_object_set_new(o, "version", bwc_json_u64(h->version));
+    json_object_set_new(o, "height", bwc_json_u64(h->height));
     json_object_set_new(o, "prev", HASH(&h->prev));
-    json_object_set_new(o, "time", u64(h->time));
+    json_object_set_new(o, "time", bwc_json_u64(h->time));
     json_object_set_new(o, "tx_root", HASH(&h->tx_root));
     json_object_set_new(o, "receipt_root", HASH(&h->receipt_root));
     json_object_set_new(o, "producer", bwc_json_address(hrp, &h->producer));
@@ -195,7 +195,7 @@ json_t *bwc_json_header(const bwc_header *h, const char *hrp)
         char bits[11];
         snprintf(bits, sizeof bits, "%08x", (unsigned)h->target);
         json_object_set_new(o, "target", json_string(bits));
-        json_object_set_new(o, "nonce", u64(h->nonce));
+        json_object_set_new(o, "nonce", bwc_json_u64(h->nonce));
     }
     if (h->has_sig)
         json_object_set_new(o, "sig", bwc_json_hex(h->sig.b, 64));

@@ -15,6 +15,10 @@
 #include "consensus/receipt.h"
 #include "consensus/tx.h"
 
+/* An unsigned 64-bit value: a JSON integer, or a decimal string above 2^63 - 1 (jansson's
+ * integers are signed). */
+json_t *bwc_json_u64(uint64_t v);
+
 /* A lower-case hex string of n bytes. */
 json_t *bwc_json_hex(const void *data, size_t n);
 

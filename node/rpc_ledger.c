@@ -3,22 +3,12 @@
 #include <string.h>
 
 #include "common/hex.h"
+#include "common/objjson.h"
 #include "consensus/bech32m.h"
 #include "consensus/key.h"
 #include "node/node.h"
 
 #define LIST_MAX 10000
-
-static json_t *u64json(uint64_t v)
-{
-    /* jansson integers are signed 64-bit; larger values are shown as decimal strings. */
-    if (v > (uint64_t)INT64_MAX) {
-        char s[24];
-        snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-        return json_string(s);
-    }
-    return json_integer((json_int_t)v);
-}
 
 static json_t *state_error(bwc_rpc_error *err)
 {
@@ -40,10 +30,10 @@ static json_t *account_json(bwc_node *n, const bwc_pubkey *who, const bwc_accoun
 {
     json_t *o = json_object();
     json_object_set_new(o, "address", bwc_rpc_address(n, who));
-    json_object_set_new(o, "balance", u64json(a->balance));
-    json_object_set_new(o, "nonce", u64json(a->nonce));
-    json_object_set_new(o, "bytes_served", u64json(a->bytes_served));
-    json_object_set_new(o, "bytes_consumed", u64json(a->bytes_consumed));
+    json_object_set_new(o, "balance", bwc_json_u64(a->balance));
+    json_object_set_new(o, "nonce", bwc_json_u64(a->nonce));
+    json_object_set_new(o, "bytes_served", bwc_json_u64(a->bytes_served));
+    json_object_set_new(o, "bytes_consumed", bwc_json_u64(a->bytes_consumed));
     return o;
 }
 
@@ -73,7 +63,7 @@ static json_t *getbalance(void *ctx, json_t *params, bwc_rpc_error *err)
     bwc_account a;
     if (bwc_state_account(&v, &who, &a) < 0)
         return state_error(err);
-    return u64json(a.balance);
+    return bwc_json_u64(a.balance);
 }
 
 /* ---- history ---- */
@@ -234,16 +224,16 @@ static json_t *channel_json(bwc_node *n, const bwc_hash *id, const bwc_channel *
     json_object_set_new(o, "channel_id", bwc_rpc_hex(id->b, 32));
     json_object_set_new(o, "consumer", bwc_rpc_address(n, &c->consumer));
     json_object_set_new(o, "relay", bwc_rpc_address(n, &c->relay));
-    json_object_set_new(o, "deposit", u64json(c->deposit));
-    json_object_set_new(o, "price", u64json(c->price));
-    json_object_set_new(o, "expiry", u64json(c->expiry));
-    json_object_set_new(o, "settle_until", u64json(c->expiry + n->params->settle_window));
-    json_object_set_new(o, "claimed", u64json(c->claimed));
-    json_object_set_new(o, "seq", u64json(c->seq));
-    json_object_set_new(o, "bytes", u64json(c->bytes));
+    json_object_set_new(o, "deposit", bwc_json_u64(c->deposit));
+    json_object_set_new(o, "price", bwc_json_u64(c->price));
+    json_object_set_new(o, "expiry", bwc_json_u64(c->expiry));
+    json_object_set_new(o, "settle_until", bwc_json_u64(c->expiry + n->params->settle_window));
+    json_object_set_new(o, "claimed", bwc_json_u64(c->claimed));
+    json_object_set_new(o, "seq", bwc_json_u64(c->seq));
+    json_object_set_new(o, "bytes", bwc_json_u64(c->bytes));
     json_object_set_new(o, "digest", bwc_rpc_hex(c->digest.b, 32));
-    json_object_set_new(o, "opened", u64json(c->opened));
-    json_object_set_new(o, "closed", u64json(c->closed));
+    json_object_set_new(o, "opened", bwc_json_u64(c->opened));
+    json_object_set_new(o, "closed", bwc_json_u64(c->closed));
     json_object_set_new(o, "state", json_string(lifecycle(n, c->expiry, c->closed)));
     return o;
 }
@@ -311,16 +301,16 @@ static json_t *pool_json(bwc_node *n, const bwc_hash *id, const bwc_pool *p)
     json_object_set_new(o, "pool_id", bwc_rpc_hex(id->b, 32));
     json_object_set_new(o, "sponsor", bwc_rpc_address(n, &p->sponsor));
     json_object_set_new(o, "content_id", bwc_rpc_hex(p->content_id.b, 32));
-    json_object_set_new(o, "amount", u64json(p->amount));
-    json_object_set_new(o, "balance", u64json(p->balance));
-    json_object_set_new(o, "price", u64json(p->price));
-    json_object_set_new(o, "per_consumer_cap", u64json(p->per_consumer_cap));
-    json_object_set_new(o, "expiry", u64json(p->expiry));
-    json_object_set_new(o, "settle_until", u64json(p->expiry + n->params->settle_window));
+    json_object_set_new(o, "amount", bwc_json_u64(p->amount));
+    json_object_set_new(o, "balance", bwc_json_u64(p->balance));
+    json_object_set_new(o, "price", bwc_json_u64(p->price));
+    json_object_set_new(o, "per_consumer_cap", bwc_json_u64(p->per_consumer_cap));
+    json_object_set_new(o, "expiry", bwc_json_u64(p->expiry));
+    json_object_set_new(o, "settle_until", bwc_json_u64(p->expiry + n->params->settle_window));
     if (p->has_ticket_key)
         json_object_set_new(o, "ticket_key", bwc_rpc_address(n, &p->ticket_key));
-    json_object_set_new(o, "opened", u64json(p->opened));
-    json_object_set_new(o, "closed", u64json(p->closed));
+    json_object_set_new(o, "opened", bwc_json_u64(p->opened));
+    json_object_set_new(o, "closed", bwc_json_u64(p->closed));
     json_object_set_new(o, "state", json_string(lifecycle(n, p->expiry, p->closed)));
     return o;
 }
@@ -347,7 +337,7 @@ static json_t *getpool(void *ctx, json_t *params, bwc_rpc_error *err)
             json_decref(o);
             return state_error(err);
         }
-        json_object_set_new(o, "consumer_claimed", u64json(claimed));
+        json_object_set_new(o, "consumer_claimed", bwc_json_u64(claimed));
     }
     return o;
 }
@@ -359,15 +349,15 @@ static json_t *content_json(bwc_node *n, const bwc_hash *id, const bwc_content *
     json_t *o = json_object();
     json_object_set_new(o, "content_id", bwc_rpc_hex(id->b, 32));
     json_object_set_new(o, "publisher", bwc_rpc_address(n, &c->publisher));
-    json_object_set_new(o, "size", u64json(c->size));
-    json_object_set_new(o, "chunk_size", u64json(c->chunk_size));
+    json_object_set_new(o, "size", bwc_json_u64(c->size));
+    json_object_set_new(o, "chunk_size", bwc_json_u64(c->chunk_size));
     if (c->name_len)
         json_object_set_new(o, "name", json_stringn(c->name, c->name_len));
     if (c->origin_len)
         json_object_set_new(o, "origin", json_stringn(c->origin, c->origin_len));
     if (c->mime_len)
         json_object_set_new(o, "mime", json_stringn(c->mime, c->mime_len));
-    json_object_set_new(o, "registered", u64json(c->registered));
+    json_object_set_new(o, "registered", bwc_json_u64(c->registered));
     return o;
 }
 
@@ -415,12 +405,12 @@ static json_t *relay_json(bwc_node *n, const bwc_pubkey *who, const bwc_relay *r
     json_object_set_new(o, "address", bwc_rpc_address(n, who));
     json_object_set_new(o, "endpoint", json_stringn(a->endpoint, a->endpoint_len));
     json_object_set_new(o, "region", json_stringn(a->region, a->region_len));
-    json_object_set_new(o, "price", u64json(a->price));
-    json_object_set_new(o, "rate", u64json(a->rate));
-    json_object_set_new(o, "quota", u64json(a->quota));
-    json_object_set_new(o, "burst_quota", u64json(a->burst_quota));
-    json_object_set_new(o, "burst_hours", u64json(a->burst_hours));
-    json_object_set_new(o, "announced", u64json(r->announced));
+    json_object_set_new(o, "price", bwc_json_u64(a->price));
+    json_object_set_new(o, "rate", bwc_json_u64(a->rate));
+    json_object_set_new(o, "quota", bwc_json_u64(a->quota));
+    json_object_set_new(o, "burst_quota", bwc_json_u64(a->burst_quota));
+    json_object_set_new(o, "burst_hours", bwc_json_u64(a->burst_hours));
+    json_object_set_new(o, "announced", bwc_json_u64(r->announced));
     return o;
 }
 

@@ -28,6 +28,7 @@
 #include "consensus/key.h"
 #include "consensus/receipt.h"
 #include "common/base64url.h"
+#include "common/objjson.h"
 #include "relay/path.h"
 #include "relay/relay_internal.h"
 
@@ -106,22 +107,6 @@ static void send_error(struct evhttp_request *req, int status, const char *code,
     json_t *o = json_object();
     json_object_set_new(o, "error", e);
     send_json(req, status, o);
-}
-
-static json_t *hex_json(const void *p, size_t n)
-{
-    char hex[2 * 64 + 1];
-    bwc_hex_encode(hex, p, n);
-    return json_string(hex);
-}
-
-static json_t *u64_json(uint64_t v)
-{
-    if (v <= (uint64_t)INT64_MAX)
-        return json_integer((json_int_t)v);
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-    return json_string(s);
 }
 
 /* ---- connections ---- */
@@ -439,21 +424,21 @@ static int lane_terms(bwc_relay_server *r, const payment *p, const bwc_hash *cid
 static json_t *lane_json(const bwc_relay_server *r, const bwc_relay_lane *l)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "channel", hex_json(l->id.b, 32));
+    json_object_set_new(o, "channel", bwc_json_hex(l->id.b, 32));
     json_object_set_new(o, "pool", json_boolean(l->is_pool));
     if (l->is_pool)
-        json_object_set_new(o, "consumer", hex_json(l->consumer.b, 32));
-    json_object_set_new(o, "bytes_served", u64_json(l->served));
-    json_object_set_new(o, "digest", hex_json(l->digest.b, 32));
-    json_object_set_new(o, "credit_window", u64_json(r->cfg.credit_window));
+        json_object_set_new(o, "consumer", bwc_json_hex(l->consumer.b, 32));
+    json_object_set_new(o, "bytes_served", bwc_json_u64(l->served));
+    json_object_set_new(o, "digest", bwc_json_hex(l->digest.b, 32));
+    json_object_set_new(o, "credit_window", bwc_json_u64(r->cfg.credit_window));
     if (l->has_receipt) {
         json_t *rc = json_object();
         char b64[2 * BWC_RECEIPT_MAX_BYTES];
         bwc_b64url_encode(b64, sizeof b64, l->raw, l->raw_len);
-        json_object_set_new(rc, "seq", u64_json(l->receipt.seq));
-        json_object_set_new(rc, "bytes", u64_json(l->receipt.bytes));
-        json_object_set_new(rc, "amount", u64_json(l->receipt.amount));
-        json_object_set_new(rc, "digest", hex_json(l->receipt.digest.b, 32));
+        json_object_set_new(rc, "seq", bwc_json_u64(l->receipt.seq));
+        json_object_set_new(rc, "bytes", bwc_json_u64(l->receipt.bytes));
+        json_object_set_new(rc, "amount", bwc_json_u64(l->receipt.amount));
+        json_object_set_new(rc, "digest", bwc_json_hex(l->receipt.digest.b, 32));
         json_object_set_new(rc, "receipt", json_string(b64));
         json_object_set_new(o, "receipt", rc);
     } else {
@@ -463,11 +448,11 @@ static json_t *lane_json(const bwc_relay_server *r, const bwc_relay_lane *l)
     for (size_t i = 0; i < l->n_log; i++) {
         const bwc_relay_lane_entry *e = &l->log[i];
         json_t *je = json_object();
-        json_object_set_new(je, "bytes_after", u64_json(e->bytes_after));
-        json_object_set_new(je, "content_id", hex_json(e->content_id.b, 32));
+        json_object_set_new(je, "bytes_after", bwc_json_u64(e->bytes_after));
+        json_object_set_new(je, "content_id", bwc_json_hex(e->content_id.b, 32));
         json_object_set_new(je, "index", json_integer(e->index));
-        json_object_set_new(je, "chunk_hash", hex_json(e->chunk_hash.b, 32));
-        json_object_set_new(je, "digest_after", hex_json(e->digest_after.b, 32));
+        json_object_set_new(je, "chunk_hash", bwc_json_hex(e->chunk_hash.b, 32));
+        json_object_set_new(je, "digest_after", bwc_json_hex(e->digest_after.b, 32));
         json_array_append_new(log, je);
     }
     json_object_set_new(o, "log", log);
@@ -556,21 +541,21 @@ static void handle_status(bwc_relay_server *r, struct evhttp_request *req)
     if (!r->cfg.hrp || !bwc_address_encode(addr, sizeof addr, r->cfg.hrp, &r->pub))
         bwc_hex_encode(addr, r->pub.b, 32);
     json_object_set_new(o, "address", json_string(addr));
-    json_object_set_new(o, "pubkey", hex_json(r->pub.b, 32));
+    json_object_set_new(o, "pubkey", bwc_json_hex(r->pub.b, 32));
     json_object_set_new(o, "region", json_string(r->region));
-    json_object_set_new(o, "price", u64_json(r->cfg.price));
-    json_object_set_new(o, "rate", u64_json(r->cfg.rate));
-    json_object_set_new(o, "quota", u64_json(r->cfg.quota));
-    json_object_set_new(o, "burst_quota", u64_json(r->cfg.burst_quota));
-    json_object_set_new(o, "used", u64_json(r->quota.used));
+    json_object_set_new(o, "price", bwc_json_u64(r->cfg.price));
+    json_object_set_new(o, "rate", bwc_json_u64(r->cfg.rate));
+    json_object_set_new(o, "quota", bwc_json_u64(r->cfg.quota));
+    json_object_set_new(o, "burst_quota", bwc_json_u64(r->cfg.burst_quota));
+    json_object_set_new(o, "used", bwc_json_u64(r->quota.used));
     json_object_set_new(o, "period_end",
-                        u64_json(r->quota.period_start + BWC_RELAY_PERIOD_SECONDS));
+                        bwc_json_u64(r->quota.period_start + BWC_RELAY_PERIOD_SECONDS));
     int burst = bwc_relay_quota_burst_active(&r->quota, now);
     json_object_set_new(o, "burst_active", json_boolean(burst));
-    json_object_set_new(o, "burst_until", burst ? u64_json(r->quota.burst_until) : json_null());
-    json_object_set_new(o, "credit_window", u64_json(r->cfg.credit_window));
-    json_object_set_new(o, "chain_id", hex_json(r->cfg.chain_id->b, 32));
-    json_object_set_new(o, "height", u64_json(r->host.height(r->host.ctx)));
+    json_object_set_new(o, "burst_until", burst ? bwc_json_u64(r->quota.burst_until) : json_null());
+    json_object_set_new(o, "credit_window", bwc_json_u64(r->cfg.credit_window));
+    json_object_set_new(o, "chain_id", bwc_json_hex(r->cfg.chain_id->b, 32));
+    json_object_set_new(o, "height", bwc_json_u64(r->host.height(r->host.ctx)));
     json_object_set_new(o, "version", json_string(r->version));
     send_json(req, 200, o);
 }

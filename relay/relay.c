@@ -17,6 +17,7 @@
 #include "common/manifest_file.h"
 #include "common/random.h"
 #include "common/fileio.h"
+#include "common/objjson.h"
 #include "consensus/bech32m.h"
 #include "consensus/key.h"
 #include "consensus/tx.h"
@@ -308,15 +309,6 @@ static json_t *address_json(const bwc_relay_server *r, const bwc_pubkey *pk)
     return json_string(hex);
 }
 
-static json_t *u64_json(uint64_t v)
-{
-    if (v <= (uint64_t)INT64_MAX)
-        return json_integer((json_int_t)v);
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-    return json_string(s);
-}
-
 json_t *bwc_relay_stats(bwc_relay_server *r)
 {
     uint64_t now = bwc_relay_now(r);
@@ -329,18 +321,18 @@ json_t *bwc_relay_stats(bwc_relay_server *r)
     json_object_set_new(o, "address", address_json(r, &r->pub));
     json_object_set_new(o, "port", json_integer(r->port));
     json_object_set_new(o, "region", json_string(r->region));
-    json_object_set_new(o, "price", u64_json(r->cfg.price));
-    json_object_set_new(o, "credit_window", u64_json(r->cfg.credit_window));
-    json_object_set_new(o, "settle_multiple", u64_json(r->cfg.settle_multiple));
+    json_object_set_new(o, "price", bwc_json_u64(r->cfg.price));
+    json_object_set_new(o, "credit_window", bwc_json_u64(r->cfg.credit_window));
+    json_object_set_new(o, "settle_multiple", bwc_json_u64(r->cfg.settle_multiple));
 
     json_t *served = json_object();
-    json_object_set_new(served, "total_bytes", u64_json(r->quota.total));
-    json_object_set_new(served, "period_bytes", u64_json(r->quota.used));
-    json_object_set_new(served, "period_start", u64_json(r->quota.period_start));
+    json_object_set_new(served, "total_bytes", bwc_json_u64(r->quota.total));
+    json_object_set_new(served, "period_bytes", bwc_json_u64(r->quota.used));
+    json_object_set_new(served, "period_start", bwc_json_u64(r->quota.period_start));
     json_object_set_new(served, "period_end",
-                        u64_json(r->quota.period_start + BWC_RELAY_PERIOD_SECONDS));
-    json_object_set_new(served, "chunks_since_start", u64_json(r->chunks_served));
-    json_object_set_new(served, "requests_since_start", u64_json(r->requests));
+                        bwc_json_u64(r->quota.period_start + BWC_RELAY_PERIOD_SECONDS));
+    json_object_set_new(served, "chunks_since_start", bwc_json_u64(r->chunks_served));
+    json_object_set_new(served, "requests_since_start", bwc_json_u64(r->requests));
     json_object_set_new(o, "served", served);
 
     /* Earnings: settled = the relay account's balance; unsettled = what the newest receipts
@@ -370,45 +362,45 @@ json_t *bwc_relay_stats(bwc_relay_server *r)
                             : unsettled + (l->receipt.amount - t.chain_claimed);
     }
     json_t *earn = json_object();
-    json_object_set_new(earn, "settled_balance", u64_json(acct.balance));
-    json_object_set_new(earn, "unsettled", u64_json(unsettled));
-    json_object_set_new(earn, "bytes_served_on_chain", u64_json(acct.bytes_served));
-    json_object_set_new(earn, "settlements_since_start", u64_json(r->settlements));
+    json_object_set_new(earn, "settled_balance", bwc_json_u64(acct.balance));
+    json_object_set_new(earn, "unsettled", bwc_json_u64(unsettled));
+    json_object_set_new(earn, "bytes_served_on_chain", bwc_json_u64(acct.bytes_served));
+    json_object_set_new(earn, "settlements_since_start", bwc_json_u64(r->settlements));
     json_object_set_new(o, "earnings", earn);
 
     json_t *ceil = json_object();
     uint64_t limit = bwc_relay_quota_limit(&r->quota, r->cfg.quota, r->cfg.burst_quota, now);
-    json_object_set_new(ceil, "rate", u64_json(r->cfg.rate));
-    json_object_set_new(ceil, "quota", u64_json(r->cfg.quota));
-    json_object_set_new(ceil, "burst_quota", u64_json(r->cfg.burst_quota));
-    json_object_set_new(ceil, "quota_in_force", u64_json(limit));
-    json_object_set_new(ceil, "used", u64_json(r->quota.used));
+    json_object_set_new(ceil, "rate", bwc_json_u64(r->cfg.rate));
+    json_object_set_new(ceil, "quota", bwc_json_u64(r->cfg.quota));
+    json_object_set_new(ceil, "burst_quota", bwc_json_u64(r->cfg.burst_quota));
+    json_object_set_new(ceil, "quota_in_force", bwc_json_u64(limit));
+    json_object_set_new(ceil, "used", bwc_json_u64(r->quota.used));
     json_object_set_new(ceil, "remaining",
                         limit == 0 ? json_null()
-                                   : u64_json(limit > r->quota.used ? limit - r->quota.used : 0));
+                                   : bwc_json_u64(limit > r->quota.used ? limit - r->quota.used : 0));
     json_object_set_new(o, "ceilings", ceil);
 
     json_t *burst = json_object();
     int active = bwc_relay_quota_burst_active(&r->quota, now);
     json_object_set_new(burst, "active", json_boolean(active));
-    json_object_set_new(burst, "until", active ? u64_json(r->quota.burst_until) : json_null());
+    json_object_set_new(burst, "until", active ? bwc_json_u64(r->quota.burst_until) : json_null());
     json_object_set_new(o, "burst", burst);
 
     json_t *lanes = json_object();
     json_object_set_new(lanes, "total", json_integer((json_int_t)n_lanes));
     json_object_set_new(lanes, "pool", json_integer((json_int_t)n_pool));
     json_object_set_new(lanes, "with_receipt", json_integer((json_int_t)n_paid));
-    json_object_set_new(lanes, "receipts_accepted_since_start", u64_json(r->receipts_accepted));
+    json_object_set_new(lanes, "receipts_accepted_since_start", bwc_json_u64(r->receipts_accepted));
     json_object_set_new(o, "channels", lanes);
 
     bwc_chunkstore_usage u;
     bwc_chunkstore_get_usage(r->store, &u);
     json_t *st = json_object();
-    json_object_set_new(st, "used_bytes", u64_json(u.used));
-    json_object_set_new(st, "limit_bytes", u64_json(u.limit));
+    json_object_set_new(st, "used_bytes", bwc_json_u64(u.used));
+    json_object_set_new(st, "limit_bytes", bwc_json_u64(u.limit));
     json_object_set_new(st, "contents", json_integer((json_int_t)u.contents));
     json_object_set_new(st, "pinned", json_integer((json_int_t)u.pinned));
-    json_object_set_new(st, "evicted_since_start", u64_json(u.evicted));
+    json_object_set_new(st, "evicted_since_start", bwc_json_u64(u.evicted));
     json_object_set_new(o, "store", st);
     json_object_set_new(o, "connections", json_integer(r->n_conns));
     json_object_set_new(o, "fetches", json_integer(r->n_fetches));
