@@ -371,8 +371,13 @@ static void produce_tick(evutil_socket_t fd, short what, void *arg)
     bwc_node *n = arg;
     if (n->params->engine == BWC_ENGINE_POW) {
         /* -mineinterval: the template is withheld until the interval has passed. */
-        if (n->miner.running && !n->miner.have_work)
-            miner_refresh(n);
+        if (n->miner.running) {
+            pthread_mutex_lock(&n->miner.lock);
+            int idle = !n->miner.have_work;
+            pthread_mutex_unlock(&n->miner.lock);
+            if (idle)
+                miner_refresh(n);
+        }
         return;
     }
     uint64_t now = bwc_node_now();
