@@ -138,6 +138,13 @@ static const bwc_wopt o_download[] = {
     {"deposit", "AMOUNT",
      "The deposit of each channel the download opens (default: what the whole content costs "
      "at that relay's price, plus one chunk)."},
+    {"pool", "POOL_ID",
+     "Download through this sponsor pool (bwc-wallet sponsor) instead of channels: no channel "
+     "is opened and you pay nothing; the pool pays each relay at the pool's price, up to its "
+     "per-consumer cap. The pool must be open, for CONTENT_ID, and have a balance."},
+    {"ticket", "HEX",
+     "With --pool: the 64-byte ticket (128 hex digits) a pool with a ticket key requires, the "
+     "ticket key's signature over the pool and your key (the sponsor hands them out)."},
     {"relay", "ADDRESS",
      "Use this relay (may be given several times); only these are used. They still need a "
      "relay record."},
@@ -210,7 +217,8 @@ static const bwc_wcmd commands[] = {
      "SHA-256 before a receipt pays for it, and a relay that sends a bad chunk is not used "
      "again. Relays come from the chain's records (--region first, then price and capacity); "
      "the download reuses an open channel with enough deposit left or opens one (and waits "
-     "for a block). Interrupted, the same command resumes. Exit codes as below; 130 (143) when "
+     "for a block); with --pool it draws on a sponsor pool instead and opens nothing. "
+     "Interrupted, the same command resumes. Exit codes as below; 130 (143) when "
      "stopped by Ctrl-C (SIGTERM), with the progress saved.",
      1, 1, OPTS(o_download), bwc_cmd_download, bwc_show_download},
     {"publish", "FILE", "Register a file's content on the chain",
@@ -413,6 +421,8 @@ static int parse_command_args(const bwc_wcmd *c, int argc, char **argv, int i, b
     int only_pos = 0;
     memset(a, 0, sizeof *a);
     a->cmd = c;
+    if (c->n_opts > BWC_WCMD_MAX_OPTS) /* a value would land past a->val */
+        return bwc_wfail(WEXIT_USAGE, "%s: more options than BWC_WCMD_MAX_OPTS", c->name);
     for (; i < argc; i++) {
         const char *arg = argv[i];
         /* "-" (standard input) and "-1" (a bad amount, reported as one) are arguments. */

@@ -245,7 +245,7 @@ static int reuse_channel(bwc_wctx *w, const bwc_wallet_key *k, bwc_download *d, 
             msg("ignoring the journal of channel %.16s...: %s", hex, err);
         else if (jrc > 0 && (!ch.has_receipt || jr.seq > ch.newest.seq))
             bwc_dl_channel_adopt(&ch, &jr);
-        if (bwc_dl_fetch_view(c, &id, &v, err, sizeof err) != 0) {
+        if (bwc_dl_fetch_view(c, &id, NULL, &v, err, sizeof err) != 0) {
             msg("not reusing channel %.16s... to %s: %s", hex, p->info.endpoint, err);
             continue;
         }
@@ -412,9 +412,138 @@ static void journal_all(const char *dir, const bwc_dl_state *s)
 {
     char err[512];
     for (size_t i = 0; i < s->n_channels; i++)
-        if (s->channels[i].has_receipt &&
+        if (s->channels[i].has_receipt && !s->channels[i].is_pool && /* channels only */
             bwc_dl_journal_save(dir, &s->channels[i].newest, err, sizeof err) != 0)
             msg("warning: %s", err);
+}
+
+/* ---- sponsor pools (--pool) ---- */
+
+/* A download through a sponsor pool: one pool lane per relay, no channel, nothing paid by us. */
+typedef struct {
+    int on;
+    bwc_hash id;
+    const char *hex; /* as given */
+    int has_ticket;
+    unsigned char ticket[64];
+    uint64_t price; /* the pool's, units per MiB */
+    uint64_t limit; /* what this consumer may still draw: its room under per_consumer_cap
+                       (across relays), and at most the pool's balance */
+} pool_req;
+
+/* getpool POOL consumer: the pool must exist, be open, pay for cid, have a balance, and take our
+ * ticket (or need none). Fills price and limit. Returns 0, or an exit code (printed). */
+static int pool_check(bwc_wctx *w, const bwc_wallet_key *k, const bwc_hash *cid, pool_req *pr)
+{
+    char addr[BWC_ADDRESS_MAX], hex[65];
+    int rc;
+    bwc_hash pcid;
+    json_t *o = bwc_wctx_call_opt(w, "getpool",
+                                  json_pack("[ss]", pr->hex, bwc_wctx_address(w, &k->pub, addr)),
+                                  -5, &rc);
+    if (!o)
+        return rc ? rc : bwc_wfail(WEXIT_USAGE, "--pool %s: no such sponsor pool on this chain",
+                                   pr->hex);
+    const char *state = json_string_value(json_object_get(o, "state"));
+    const char *content = json_string_value(json_object_get(o, "content_id"));
+    const json_t *tk = json_object_get(o, "ticket_key");
+    uint64_t balance = bwc_wshow_u64(o, "balance"), cap = bwc_wshow_u64(o, "per_consumer_cap");
+    uint64_t claimed = bwc_wshow_u64(o, "consumer_claimed");
+    char err[256];
+    pr->price = bwc_wshow_u64(o, "price");
+    rc = 0;
+    if (!state || strcmp(state, "open") != 0)
+        rc = bwc_wfail(WEXIT_USAGE, "--pool %s is %s: it pays for no more downloads", pr->hex,
+                       state ? state : "not open");
+    else if (!content || bwc_wallet_parse_hash(content, "content_id", &pcid, err, sizeof err) ||
+             memcmp(pcid.b, cid->b, 32) != 0)
+        rc = (bwc_hex_encode(hex, cid->b, 32),
+              bwc_wfail(WEXIT_USAGE, "--pool %s pays for the content %s, not %s", pr->hex,
+                        content ? content : "?", hex));
+    else if (balance == 0)
+        rc = bwc_wfail(WEXIT_USAGE, "--pool %s has no balance left", pr->hex);
+    else if (claimed >= cap)
+        rc = bwc_wfail(WEXIT_USAGE,
+                       "--pool %s: this key has drawn its whole share (per_consumer_cap %llu) "
+                       "already",
+                       pr->hex, (unsigned long long)cap);
+    else if (json_is_string(tk) && !pr->has_ticket)
+        rc = bwc_wfail(WEXIT_USAGE,
+                       "--pool %s only pays for consumers with a ticket from its ticket key %s: "
+                       "give --ticket HEX (the 64-byte ticket for this key, %s)",
+                       pr->hex, json_string_value(tk), addr);
+    else if (!json_is_string(tk) && pr->has_ticket)
+        rc = bwc_wfail(WEXIT_USAGE, "--pool %s has no ticket key: leave out --ticket", pr->hex);
+    else if (json_is_string(tk)) {
+        bwc_pubkey key;
+        bwc_hash m;
+        bwc_sig sig;
+        memcpy(sig.b, pr->ticket, 64);
+        bwc_ticket_msg(&w->cs.chain_id, &pr->id, &k->pub, &m);
+        if (bwc_wallet_parse_address(w->secp, w->cs.params.hrp, json_string_value(tk), &key, err,
+                                     sizeof err) != 0)
+            rc = bwc_wfail(WEXIT_NODE, "node: getpool gave a bad ticket_key: %s", err);
+        else if (!bwc_verify(w->secp, &sig, &m, &key))
+            rc = bwc_wfail(WEXIT_USAGE,
+                           "--ticket is not a ticket of pool %s for the key %s (it must be the "
+                           "ticket key's signature over this pool and key)",
+                           pr->hex, addr);
+    }
+    pr->limit = cap - claimed < balance ? cap - claimed : balance;
+    json_decref(o);
+    return rc;
+}
+
+/* The pool lane to p's relay into the state (p->channel): the state's, reconciled with the
+ * relay, or a new one. Returns 0, or an exit code. */
+static int pool_lane(bwc_wctx *w, const bwc_wallet_key *k, bwc_download *d, plan *p,
+                     const pool_req *pr)
+{
+    bwc_dl_state *s = d->state;
+    long si = bwc_dl_state_find_lane(s, &pr->id, 1, &p->info.key);
+    bwc_dl_channel ch;
+    if (si < 0) {
+        bwc_dl_channel_init(&ch, &pr->id, &p->info.key, pr->price, pr->limit);
+        bwc_dl_channel_set_pool(&ch, &k->pub, pr->has_ticket ? pr->ticket : NULL);
+        if ((p->channel = bwc_dl_state_add(s, &ch)) < 0)
+            return bwc_wfail(WEXIT_USAGE, "too many lanes in the download state");
+        return 0;
+    }
+    ch = s->channels[si];
+    if (ch.has_ticket != pr->has_ticket ||
+        (pr->has_ticket && memcmp(ch.ticket.b, pr->ticket, 64) != 0))
+        return bwc_wfail(WEXIT_USAGE,
+                         "the download state's lane to %s was made with %s --ticket: resume "
+                         "with the same one (or remove the state to start over)",
+                         p->info.endpoint, ch.has_ticket ? "another" : "no");
+    /* What it may claim: what it claimed so far (its newest) plus the room the chain shows. */
+    uint64_t base = ch.has_receipt ? ch.newest.amount : 0;
+    ch.deposit = base + pr->limit < base ? UINT64_MAX : base + pr->limit;
+    ch.price = pr->price;
+    bwc_dl_conn *c =
+        bwc_dl_conn_new(d->base, d->dns, p->info.host, p->info.port, BWC_DL_HTTP_TIMEOUT, 4u << 20);
+    bwc_dl_relay_view v;
+    char err[256];
+    const char *why;
+    if (!c)
+        return bwc_wfail(WEXIT_USAGE, "out of memory");
+    int got = bwc_dl_fetch_view(c, &pr->id, &k->pub, &v, err, sizeof err);
+    bwc_dl_conn_free(c);
+    if (got != 0) {
+        msg("not using relay %s: %s", p->info.endpoint, err);
+        return 0;
+    }
+    int ok = bwc_dl_reconcile(&ch, w->secp, &w->cs.chain_id, k->secret, &k->pub, d->m,
+                              &s->content_id, &v, &why);
+    bwc_dl_relay_view_free(&v);
+    if (!ok) {
+        msg("not using relay %s: its record of our pool lane does not match ours (%s)",
+            p->info.endpoint, why);
+        return 0;
+    }
+    s->channels[si] = ch;
+    p->channel = si;
+    return 0;
 }
 
 /* ---- the command ---- */
@@ -470,7 +599,17 @@ static json_t *summary(bwc_wctx *w, const bwc_download *d, const char *file, con
         json_object_set_new(r, "endpoint", json_string(s->info.endpoint));
         json_object_set_new(r, "region", json_string(s->info.region));
         json_object_set_new(r, "price", json_integer((json_int_t)s->info.price));
-        if (s->channel >= 0) {
+        if (s->channel >= 0 && d->state->channels[s->channel].is_pool) {
+            /* The pool pays the relay; the consumer pays nothing. */
+            const bwc_dl_channel *ch = &d->state->channels[s->channel];
+            uint64_t drawn = ch->has_receipt && ch->newest.amount > ch->start_amount
+                                 ? ch->newest.amount - ch->start_amount
+                                 : 0;
+            bwc_hex_encode(hex, ch->id.b, 32);
+            json_object_set_new(r, "channel_id", json_null());
+            json_object_set_new(r, "pool_id", json_string(hex));
+            json_object_set_new(r, "pool_drawn", json_integer((json_int_t)drawn));
+        } else if (s->channel >= 0) {
             const bwc_dl_channel *ch = &d->state->channels[s->channel];
             bwc_hex_encode(hex, ch->id.b, 32);
             json_object_set_new(r, "channel_id", json_string(hex));
@@ -536,6 +675,23 @@ int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
     if ((s = bwc_wopt_get(a, "wait")) &&
         (bwc_uint_parse(&wait, s, "--wait", err, sizeof err) != 0 || wait < 1 || wait > 86400))
         return bwc_wfail(WEXIT_USAGE, "--wait: seconds from 1 to 86400");
+    pool_req pool;
+    memset(&pool, 0, sizeof pool);
+    if ((pool.hex = bwc_wopt_get(a, "pool"))) {
+        pool.on = 1;
+        if (bwc_wallet_parse_hash(pool.hex, "--pool", &pool.id, err, sizeof err) != 0)
+            return bwc_wfail(WEXIT_USAGE, "%s", err);
+        if (bwc_wopt_get(a, "deposit"))
+            return bwc_wfail(WEXIT_USAGE, "--deposit is for channels: a --pool download opens "
+                                          "none");
+    }
+    if ((s = bwc_wopt_get(a, "ticket"))) {
+        if (!pool.on)
+            return bwc_wfail(WEXIT_USAGE, "--ticket needs --pool");
+        if (strlen(s) != 128 || !bwc_hex_decode(pool.ticket, 64, s))
+            return bwc_wfail(WEXIT_USAGE, "--ticket: 128 hex digits (a 64-byte ticket)");
+        pool.has_ticket = 1;
+    }
     size_t n_forced = forced_relays(a, forced_s, BWC_WCMD_MAX_REPEAT);
     if (snprintf(part, sizeof part, "%s.part", file) >= (int)sizeof part ||
         snprintf(state_path, sizeof state_path, "%s.part.state", file) >= (int)sizeof state_path)
@@ -564,6 +720,16 @@ int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
     const char *slash = strrchr(w->path, '/');
     snprintf(journal, sizeof journal, "%.*s/receipts", slash ? (int)(slash - w->path) : 1,
              slash ? w->path : ".");
+
+    /* The pool, checked before anything else is asked; its price bounds the relays' (a relay
+     * refuses a pool below its own price). */
+    if (pool.on) {
+        if ((rc = pool_check(w, k, &cid, &pool)) != 0)
+            return rc;
+        if (!has_max || pool.price < max_price)
+            max_price = pool.price;
+        has_max = 1;
+    }
 
     /* 3. Relays: the chain's records, ranked. */
     json_t *list = bwc_wctx_call(w, "listrelays", NULL, &rc);
@@ -641,6 +807,26 @@ int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
         dl_res_free(&r);
         return bwc_wfail(WEXIT_USAGE, "%s; remove it (and %s) to start over", err, part);
     }
+    /* A state's lanes are all channels or all lanes of one pool: resume the same way. */
+    for (size_t i = 0; r.have_state && i < r.state.n_channels; i++) {
+        const bwc_dl_channel *c = &r.state.channels[i];
+        if (c->is_pool && (!pool.on || memcmp(c->id.b, pool.id.b, 32) != 0)) {
+            char hex[65];
+            bwc_hex_encode(hex, c->id.b, 32);
+            dl_res_free(&r);
+            return bwc_wfail(WEXIT_USAGE,
+                             "%s is a download through the sponsor pool %s: resume with --pool "
+                             "%s (or remove it to start over)",
+                             state_path, hex, hex);
+        }
+        if (!c->is_pool && pool.on) {
+            dl_res_free(&r);
+            return bwc_wfail(WEXIT_USAGE,
+                             "%s is a download over channels: resume without --pool (or remove "
+                             "it to start over)",
+                             state_path);
+        }
+    }
 
     /* A relay that closes its end while a request is written must cost a retry, not the
      * process (libevent writes with plain send()). */
@@ -703,6 +889,38 @@ int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
         msg("resuming: %llu of %llu bytes already verified", (unsigned long long)have,
             (unsigned long long)r.m.size);
 
+    /* 7'. A pool download: one pool lane per relay, no channel, nothing to open. */
+    if (pool.on) {
+        uint64_t cost;
+        if (!bwc_receipt_max_amount(remaining, pool.price, &cost) || cost > pool.limit) {
+            dl_res_free(&r);
+            return bwc_wfail(WEXIT_USAGE,
+                             "--pool %s: the rest of the content costs %llu at the pool's price, "
+                             "more than this key may still draw from it (%llu: its "
+                             "per_consumer_cap across relays, or the pool's balance)",
+                             pool.hex, (unsigned long long)cost,
+                             (unsigned long long)pool.limit);
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < n_plans && rc == 0; i++) {
+            plan *p = &r.plans[i];
+            if (p->info.price != 0 && (rc = pool_lane(w, k, &d, p, &pool)) == 0 &&
+                p->channel < 0)
+                continue; /* its lane does not match ours: not used */
+            r.plans[kept++] = *p;
+        }
+        n_plans = kept;
+        if (rc == 0 && !n_plans)
+            rc = bwc_wfail(WEXIT_NODE, "no relay is left to download from");
+        if (rc == 0 && bwc_dl_state_save(state_path, &r.state, 1, err, sizeof err) != 0)
+            rc = bwc_wfail(WEXIT_USAGE, "%s", err);
+        if (rc != 0) {
+            dl_res_free(&r);
+            return rc;
+        }
+        goto transfer;
+    }
+
     /* 7. Channels: reuse what has enough left, plan the rest. */
     char addr[BWC_ADDRESS_MAX];
     json_t *chain =
@@ -738,6 +956,7 @@ int bwc_cmd_download(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
     }
 
     /* 8. The transfer; whatever happens, the newest receipts go to the journal. */
+transfer:
     if (!(r.sources = calloc(n_plans, sizeof *r.sources))) {
         dl_res_free(&r);
         return bwc_wfail(WEXIT_USAGE, "out of memory");

@@ -41,15 +41,21 @@ uint64_t bwc_dl_now_ms(void)
 
 /* ---- helpers shared with cmd_download.c ---- */
 
-int bwc_dl_fetch_view(bwc_dl_conn *c, const bwc_hash *channel, bwc_dl_relay_view *v, char *err,
-                      size_t errlen)
+int bwc_dl_fetch_view(bwc_dl_conn *c, const bwc_hash *channel, const bwc_pubkey *pool_consumer,
+                      bwc_dl_relay_view *v, char *err, size_t errlen)
 {
-    char path[96], hex[65];
+    char path[96], hex[65], chex[65];
+    const char *headers[3] = {NULL};
     bwc_dl_reply r;
     memset(v, 0, sizeof *v);
     bwc_hex_encode(hex, channel->b, 32);
     snprintf(path, sizeof path, "/v1/channel/%s", hex);
-    if (bwc_dl_fetch(c, 0, path, NULL, NULL, NULL, 0, &r) != 0) {
+    if (pool_consumer) {
+        bwc_hex_encode(chex, pool_consumer->b, 32);
+        headers[0] = "Bwc-Consumer";
+        headers[1] = chex;
+    }
+    if (bwc_dl_fetch(c, 0, path, headers, NULL, NULL, 0, &r) != 0) {
         snprintf(err, errlen, "GET %s failed: %s", path, r.error[0] ? r.error : "out of memory");
         bwc_dl_reply_free(&r);
         return -1;
@@ -397,11 +403,18 @@ static void on_view(void *arg, const bwc_dl_response *r);
 
 static void start_view(peer *p)
 {
-    char path[96], hex[65];
-    bwc_hex_encode(hex, channel_of(p)->id.b, 32);
+    char path[96], hex[65], chex[65];
+    const char *headers[3] = {NULL};
+    const bwc_dl_channel *lane = channel_of(p);
+    bwc_hex_encode(hex, lane->id.b, 32);
     snprintf(path, sizeof path, "/v1/channel/%s", hex);
+    if (lane->is_pool) { /* a pool has a lane per consumer: name ours */
+        bwc_hex_encode(chex, lane->consumer.b, 32);
+        headers[0] = "Bwc-Consumer";
+        headers[1] = chex;
+    }
     p->st = P_VIEW;
-    if (bwc_dl_request(p->conn, 0, path, NULL, NULL, NULL, 0, on_view, p) != 0) {
+    if (bwc_dl_request(p->conn, 0, path, headers, NULL, NULL, 0, on_view, p) != 0) {
         p->st = P_IDLE;
         backoff(p, "cannot send a request");
     }
@@ -410,25 +423,35 @@ static void start_view(peer *p)
 static void send_chunk(peer *p)
 {
     run_ctx *x = p->x;
-    char path[128], cid[65], chan[65];
+    char path[128], cid[65], chan[65], chex[65], tb64[100];
     char b64[2 * BWC_RECEIPT_MAX_BYTES];
-    const char *headers[5] = {NULL};
+    const char *headers[9] = {NULL};
+    size_t nh = 0;
     bwc_dl_channel *ch = channel_of(p);
     int was_unsent = ch ? ch->unsent : 0;
     bwc_hex_encode(cid, x->d->state->content_id.b, 32);
     snprintf(path, sizeof path, "/v1/chunk/%s/%ld", cid, p->chunk);
     if (ch) {
         bwc_hex_encode(chan, ch->id.b, 32);
-        headers[0] = "Bwc-Channel";
-        headers[1] = chan;
+        headers[nh++] = ch->is_pool ? "Bwc-Pool" : "Bwc-Channel";
+        headers[nh++] = chan;
+        if (ch->is_pool) {
+            bwc_hex_encode(chex, ch->consumer.b, 32);
+            headers[nh++] = "Bwc-Consumer";
+            headers[nh++] = chex;
+            if (ch->has_ticket && bwc_b64url_encode(tb64, sizeof tb64, ch->ticket.b, 64)) {
+                headers[nh++] = "Bwc-Ticket";
+                headers[nh++] = tb64;
+            }
+        }
         if (ch->has_receipt) {
             /* Every paid request carries a receipt that no request carried before (kick signs
              * a fresh one at the newest point when the newest went out already). */
             bwc_buf enc = BWC_BUF_INIT;
             if (bwc_receipt_encode(&ch->newest, &enc) &&
                 bwc_b64url_encode(b64, sizeof b64, enc.data, enc.len)) {
-                headers[2] = "Bwc-Receipt";
-                headers[3] = b64;
+                headers[nh++] = "Bwc-Receipt";
+                headers[nh++] = b64;
                 ch->unsent = 0;
             }
             bwc_buf_free(&enc);
@@ -719,7 +742,9 @@ static int resync_now(run_ctx *x, peer *p)
     bwc_dl_relay_view v;
     char err[256];
     const char *why;
-    if (bwc_dl_fetch_view(p->conn, &channel_of(p)->id, &v, err, sizeof err) != 0) {
+    bwc_dl_channel *lane = channel_of(p);
+    if (bwc_dl_fetch_view(p->conn, &lane->id, lane->is_pool ? &lane->consumer : NULL, &v, err,
+                          sizeof err) != 0) {
         note(x, "relay %s: %s", p->src->info.endpoint, err);
         return -1;
     }

@@ -70,10 +70,11 @@ typedef struct {
  * FILE.part was checked chunk by chunk on disk, renamed to FILE, and the state file removed. */
 int bwc_dl_run(bwc_download *d, char *err, size_t errlen);
 
-/* GET /v1/channel/{id} on c (blocking) and parse it: 404 gives a view with found 0. Returns 0,
- * or -1 with err (no answer, another status, or a view that does not parse). */
-int bwc_dl_fetch_view(bwc_dl_conn *c, const bwc_hash *channel, bwc_dl_relay_view *v, char *err,
-                      size_t errlen);
+/* GET /v1/channel/{id} on c (blocking) and parse it: 404 gives a view with found 0. For a pool
+ * lane pool_consumer is the consumer's key (sent as Bwc-Consumer), NULL for a channel. Returns
+ * 0, or -1 with err (no answer, another status, or a view that does not parse). */
+int bwc_dl_fetch_view(bwc_dl_conn *c, const bwc_hash *channel, const bwc_pubkey *pool_consumer,
+                      bwc_dl_relay_view *v, char *err, size_t errlen);
 
 /* Reconciles channel c with relay view v (bwc_dl_channel_resync) and signs the receipt it asks
  * for. Returns 1, or 0 with *why. */

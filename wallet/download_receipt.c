@@ -22,6 +22,43 @@ void bwc_dl_channel_init(bwc_dl_channel *c, const bwc_hash *id, const bwc_pubkey
     c->deposit = deposit;
 }
 
+void bwc_dl_channel_set_pool(bwc_dl_channel *c, const bwc_pubkey *consumer,
+                             const unsigned char *ticket)
+{
+    c->is_pool = 1;
+    c->consumer = *consumer;
+    c->has_ticket = ticket != NULL;
+    if (ticket)
+        memcpy(c->ticket.b, ticket, 64);
+    else
+        memset(c->ticket.b, 0, 64);
+}
+
+int bwc_dl_channel_owns(const bwc_dl_channel *c, const bwc_receipt *r)
+{
+    if (memcmp(r->channel.b, c->id.b, 32) != 0 || !r->is_pool != !c->is_pool)
+        return 0;
+    if (!c->is_pool)
+        return 1;
+    return !memcmp(r->consumer.b, c->consumer.b, 32) && !memcmp(r->relay.b, c->relay.b, 32) &&
+           !r->has_ticket == !c->has_ticket &&
+           (!c->has_ticket || !memcmp(r->ticket.b, c->ticket.b, 64));
+}
+
+/* The lane's fields of a receipt: keys 5, 6 and 7 for a pool lane, none for a channel. */
+static void lane_fields(const bwc_dl_channel *c, bwc_receipt *out)
+{
+    out->channel = c->id;
+    if (!c->is_pool)
+        return;
+    out->is_pool = 1;
+    out->consumer = c->consumer;
+    out->relay = c->relay;
+    out->has_ticket = c->has_ticket;
+    if (c->has_ticket)
+        out->ticket = c->ticket;
+}
+
 void bwc_dl_channel_point(const bwc_dl_channel *c, uint64_t *seq, uint64_t *bytes, uint64_t *amount,
                           bwc_hash *digest)
 {
@@ -89,7 +126,7 @@ static int receipt_at(const bwc_dl_channel *c, uint64_t seq, uint64_t prev_amoun
         *why = "over-deposit";
         return 0;
     }
-    out->channel = c->id;
+    lane_fields(c, out);
     out->seq = seq + 1;
     out->bytes = bytes;
     out->amount = amount;
@@ -125,7 +162,7 @@ int bwc_dl_receipt_opening(const bwc_dl_channel *c, bwc_receipt *out, const char
         *why = "overflow";
         return 0;
     }
-    out->channel = c->id;
+    lane_fields(c, out);
     out->seq = seq + 1;
     out->bytes = bytes;
     out->amount = amount;
@@ -235,7 +272,8 @@ int bwc_dl_relay_view_parse(bwc_dl_relay_view *v, const json_t *o, const bwc_has
             snprintf(err, errlen, "the channel view's receipt does not decode (%s)", res.reject);
             return 0;
         }
-        if (memcmp(v->receipt.channel.b, channel->b, 32) != 0 || v->receipt.is_pool) {
+        /* A pool lane's receipt is a pool receipt: bwc_dl_channel_resync checks its lane. */
+        if (memcmp(v->receipt.channel.b, channel->b, 32) != 0) {
             snprintf(err, errlen, "the channel view's receipt is for another channel");
             return 0;
         }
@@ -293,7 +331,7 @@ int bwc_dl_channel_resync(bwc_dl_channel *c, const secp256k1_context *secp,
     if (v->found && v->has_receipt) {
         const bwc_receipt *rr = &v->receipt;
         bwc_hash rid, ours = zero;
-        if (rr->is_pool || memcmp(rr->channel.b, c->id.b, 32) != 0) {
+        if (!bwc_dl_channel_owns(c, rr)) {
             *why = "relay-receipt-foreign";
             return 0;
         }

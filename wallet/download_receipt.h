@@ -40,11 +40,27 @@ typedef struct {
                    receipt that went out before (the relay refuses its newest again: 409
                    receipt-replayed): without unsent, the download signs the opening receipt
                    (bwc_dl_channel_sign_opening) first */
+    /* A sponsor pool lane (PROTOCOL.md §5.1): id is the pool id, relay the relay's key, and
+     * every receipt is a pool receipt (keys 5 consumer, 7 relay, 6 ticket when has_ticket).
+     * price is the pool's, deposit what the lane may claim at most. */
+    int is_pool;
+    bwc_pubkey consumer;
+    int has_ticket;
+    bwc_sig ticket;
 } bwc_dl_channel;
 
 /* A channel with no receipt yet. */
 void bwc_dl_channel_init(bwc_dl_channel *c, const bwc_hash *id, const bwc_pubkey *relay,
                          uint64_t price, uint64_t deposit);
+
+/* Makes c (initialised by bwc_dl_channel_init with the pool id and the relay's key) a pool lane
+ * of consumer, with ticket (64 bytes) or NULL for a pool without a ticket key. */
+void bwc_dl_channel_set_pool(bwc_dl_channel *c, const bwc_pubkey *consumer,
+                             const unsigned char *ticket);
+
+/* 1 when receipt r belongs to lane c: the same channel (or pool) id and kind; for a pool lane
+ * also the same consumer, relay and ticket. */
+int bwc_dl_channel_owns(const bwc_dl_channel *c, const bwc_receipt *r);
 
 /* The newest point of the channel: seq, bytes, amount and digest of newest, or zeros. */
 void bwc_dl_channel_point(const bwc_dl_channel *c, uint64_t *seq, uint64_t *bytes, uint64_t *amount,

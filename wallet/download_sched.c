@@ -111,13 +111,17 @@ bwc_dl_action bwc_dl_classify(int status, const char *code)
     case 409:
         return BWC_DL_ACT_RESYNC;
     case 402:
-        if (!strcmp(code, "channel-unknown"))
+        if (!strcmp(code, "channel-unknown") || !strcmp(code, "pool-unknown"))
             return BWC_DL_ACT_WAIT;
         if (!strcmp(code, "deposit-exhausted") || !strcmp(code, "channel-expired") ||
-            !strcmp(code, "channel-wrong-relay") || !strcmp(code, "channel-price-too-low"))
+            !strcmp(code, "channel-wrong-relay") || !strcmp(code, "channel-price-too-low") ||
+            !strcmp(code, "pool-expired") || !strcmp(code, "pool-price-too-low") ||
+            !strcmp(code, "ticket-missing"))
             return BWC_DL_ACT_DROP;
         return BWC_DL_ACT_RESYNC;
     case 400:
+        if (!strncmp(code, "bad-receipt-ticket", 18)) /* a wrong ticket stays wrong */
+            return BWC_DL_ACT_DROP;
         if (!strncmp(code, "bad-receipt-", 12) || !strncmp(code, "receipt-", 8))
             return BWC_DL_ACT_RESYNC;
         return BWC_DL_ACT_DROP;

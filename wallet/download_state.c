@@ -52,6 +52,18 @@ long bwc_dl_state_find(const bwc_dl_state *s, const bwc_hash *id)
     return -1;
 }
 
+long bwc_dl_state_find_lane(const bwc_dl_state *s, const bwc_hash *id, int is_pool,
+                            const bwc_pubkey *relay)
+{
+    for (size_t i = 0; i < s->n_channels; i++) {
+        const bwc_dl_channel *c = &s->channels[i];
+        if (!memcmp(c->id.b, id->b, 32) && !c->is_pool == !is_pool &&
+            (!is_pool || !memcmp(c->relay.b, relay->b, 32)))
+            return (long)i;
+    }
+    return -1;
+}
+
 long bwc_dl_state_add(bwc_dl_state *s, const bwc_dl_channel *c)
 {
     if (s->n_channels >= BWC_DL_STATE_MAX_CHANNELS)
@@ -68,7 +80,8 @@ long bwc_dl_state_add(bwc_dl_state *s, const bwc_dl_channel *c)
 
 static void put_channel(bwc_buf *b, const bwc_dl_channel *c)
 {
-    size_t fields = 5 + (c->has_receipt != 0) + (c->n_pending != 0) + (c->caught != 0);
+    size_t fields = 5 + (c->has_receipt != 0) + (c->n_pending != 0) + (c->caught != 0) +
+                    (c->is_pool != 0) + (c->is_pool && c->has_ticket);
     bwc_cbor_put_map(b, fields);
     bwc_cbor_put_uint(b, 0);
     bwc_cbor_put_bstr(b, c->id.b, 32);
@@ -97,6 +110,14 @@ static void put_channel(bwc_buf *b, const bwc_dl_channel *c)
     if (c->caught) {
         bwc_cbor_put_uint(b, 7);
         bwc_cbor_put_uint(b, 1);
+    }
+    if (c->is_pool) { /* version 2: the lane kind */
+        bwc_cbor_put_uint(b, 8);
+        bwc_cbor_put_uint(b, 1);
+        if (c->has_ticket) {
+            bwc_cbor_put_uint(b, 9);
+            bwc_cbor_put_bstr(b, c->ticket.b, 64);
+        }
     }
 }
 
@@ -158,13 +179,42 @@ static int peek_key(const bwc_cbor_reader *r, size_t seen, size_t count, uint64_
 }
 
 static int read_channel(bwc_cbor_reader *r, bwc_dl_channel *c, const bwc_dl_state *s,
-                        const secp256k1_context *secp, const char **why)
+                        uint64_t version, const secp256k1_context *secp, const char **why)
 {
     size_t count, seen = 5;
     uint64_t k;
+    bwc_cbor_reader kinds;
     memset(c, 0, sizeof *c);
     *why = "state-bad-channel";
-    if (!bwc_cbor_read_map(r, &count) || count < 5 || count > 8 || !key_is(r, 0) ||
+    if (!bwc_cbor_read_map(r, &count) || count < 5 || count > (version >= 2 ? 10u : 8u))
+        return 0;
+    /* Version 2's lane kind (keys 8 and 9) comes last in the map, but the receipt's checks need
+     * it: read it first from a copy of the reader. */
+    kinds = *r;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t key;
+        if (!bwc_cbor_read_uint(&kinds, &key))
+            return 0;
+        if (key == 8) {
+            uint64_t v;
+            if (!bwc_cbor_read_uint(&kinds, &v) || v != 1)
+                return 0;
+            c->is_pool = 1;
+            c->consumer = s->consumer;
+        } else if (key == 9) {
+            const unsigned char *d;
+            size_t len;
+            if (!c->is_pool || !bwc_cbor_read_bstr(&kinds, &d, &len) || len != 64)
+                return 0;
+            c->has_ticket = 1;
+            memcpy(c->ticket.b, d, 64);
+        } else if (!bwc_cbor_skip(&kinds)) {
+            return 0;
+        }
+    }
+    if (version < 2 && c->is_pool)
+        return 0;
+    if (!key_is(r, 0) ||
         !read_hash(r, c->id.b) || !key_is(r, 1) || !read_hash(r, c->relay.b) || !key_is(r, 2) ||
         !bwc_cbor_read_uint(r, &c->price) || !key_is(r, 3) || !bwc_cbor_read_uint(r, &c->deposit) ||
         !key_is(r, 4) || !bwc_cbor_read_uint(r, &c->start_amount))
@@ -180,8 +230,8 @@ static int read_channel(bwc_cbor_reader *r, bwc_dl_channel *c, const bwc_dl_stat
             *why = "state-bad-receipt";
             return 0;
         }
-        if (c->newest.is_pool || c->newest.has_relay_sig ||
-            memcmp(c->newest.channel.b, c->id.b, 32) != 0 || c->newest.amount > c->deposit ||
+        if (!bwc_dl_channel_owns(c, &c->newest) || c->newest.has_relay_sig ||
+            c->newest.amount > c->deposit ||
             c->start_amount > c->newest.amount) {
             *why = "state-bad-receipt";
             return 0;
@@ -216,6 +266,13 @@ static int read_channel(bwc_cbor_reader *r, bwc_dl_channel *c, const bwc_dl_stat
         if (!key_is(r, 7) || !bwc_cbor_read_uint(r, &v) || v != 1)
             return 0;
         c->caught = 1;
+    }
+    if (c->is_pool) { /* already read: skip them in order */
+        seen++;
+        if (!key_is(r, 8) || !bwc_cbor_skip(r))
+            return 0;
+        if (c->has_ticket && (seen++, !key_is(r, 9) || !bwc_cbor_skip(r)))
+            return 0;
     }
     if (seen != count) /* a key the format does not have, or one out of order */
         return 0;
@@ -256,7 +313,7 @@ int bwc_dl_state_decode(bwc_dl_state *s, const unsigned char *p, size_t n,
     if (!bwc_cbor_read_map(&r, &count) || count != 8 || !key_is(&r, 0) ||
         !bwc_cbor_read_uint(&r, &version))
         return 0;
-    if (version != BWC_DL_STATE_VERSION) {
+    if (version != 1 && version != BWC_DL_STATE_VERSION) {
         *why = "state-version";
         return 0;
     }
@@ -286,9 +343,9 @@ int bwc_dl_state_decode(bwc_dl_state *s, const unsigned char *p, size_t n,
     }
     for (size_t i = 0; i < n_ch; i++) {
         bwc_dl_channel c;
-        if (!read_channel(&r, &c, s, secp, why))
+        if (!read_channel(&r, &c, s, version, secp, why))
             goto fail;
-        if (bwc_dl_state_find(s, &c.id) >= 0) {
+        if (bwc_dl_state_find_lane(s, &c.id, c.is_pool, &c.relay) >= 0) {
             *why = "state-duplicate-channel";
             goto fail;
         }

@@ -15,7 +15,7 @@
 
 #define BWC_DL_STATE_MAGIC "BWCDLST1" /* 8 bytes, then canonical CBOR, then its SHA-256 */
 #define BWC_DL_STATE_MAGIC_LEN 8
-#define BWC_DL_STATE_VERSION 1
+#define BWC_DL_STATE_VERSION 2 /* written; version 1 (channels only) is read too */
 #define BWC_DL_STATE_MAX_CHANNELS 64
 /* The bitmap of 2^18 chunks (32 KiB) and 64 channels of at most ~700 bytes fit well inside. */
 #define BWC_DL_STATE_MAX_BYTES (1u << 20)
@@ -41,6 +41,11 @@ void bwc_dl_state_free(bwc_dl_state *s);
 
 /* The index of the channel with this id, or -1. */
 long bwc_dl_state_find(const bwc_dl_state *s, const bwc_hash *id);
+
+/* The index of the lane with this id: for a pool lane (is_pool) also with this relay (a pool
+ * has one lane per relay); -1 when none. */
+long bwc_dl_state_find_lane(const bwc_dl_state *s, const bwc_hash *id, int is_pool,
+                            const bwc_pubkey *relay);
 
 /* Appends a copy of c. Returns its index, or -1 when full (BWC_DL_STATE_MAX_CHANNELS) or out of
  * memory. The channels array may move: do not keep pointers into it across this call. */

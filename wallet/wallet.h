@@ -37,7 +37,7 @@ typedef struct {
 } bwc_wopt;
 
 #define BWC_WCMD_MAX_POS 4
-#define BWC_WCMD_MAX_OPTS 12
+#define BWC_WCMD_MAX_OPTS 16 /* the most options a command has (download: 13) */
 
 typedef struct bwc_wcmd bwc_wcmd;
 typedef struct bwc_wctx bwc_wctx;

@@ -1107,6 +1107,153 @@ static void test_state_corruption_refused(void **state)
     sync_free(&f);
 }
 
+/* Pool lanes (PROTOCOL.md §3.3, §5.1): every receipt is a pool receipt (keys 5 consumer, 7 relay,
+ * 6 ticket when the pool has a ticket key) with the same cumulative rules at the pool's price,
+ * and each (pool, consumer, relay) lane keeps its own seq, bytes, amount and digest. */
+static void test_pool_receipts(void **state)
+{
+    (void)state;
+    enum { CS = 16384, N = 4 * CS + 99 };
+    unsigned char *data = pattern(N, 7);
+    bwc_manifest m;
+    bwc_hash cid, pool, h, rid, d[2];
+    bwc_pubkey relay[2];
+    bwc_sig ticket;
+    bwc_dl_channel lane[2];
+    uint64_t bytes[2] = {0, 0}, max;
+    const char *why;
+    make_manifest(&m, data, N, CS, &cid);
+    fill_hash(&pool, 0x51);
+    memset(ticket.b, 0x5e, 64);
+    for (int k = 0; k < 2; k++) {
+        memset(relay[k].b, 0x60 + k, 32);
+        memset(d[k].b, 0, 32);
+        bwc_dl_channel_init(&lane[k], &pool, &relay[k], 3000, 1000000);
+        bwc_dl_channel_set_pool(&lane[k], &g_consumer, k == 0 ? ticket.b : NULL);
+    }
+    /* The opening receipt is a pool receipt at zero. */
+    bwc_receipt r;
+    assert_true(bwc_dl_receipt_opening(&lane[0], &r, &why));
+    assert_true(r.is_pool && r.has_ticket);
+    assert_int_equal(r.seq, 1);
+    assert_int_equal(r.bytes, 0);
+    assert_int_equal(r.amount, 0);
+    assert_true(bwc_hash_is_zero(&r.digest));
+    assert_memory_equal(r.channel.b, pool.b, 32);
+    assert_memory_equal(r.consumer.b, g_consumer.b, 32);
+    assert_memory_equal(r.relay.b, relay[0].b, 32);
+    assert_memory_equal(r.ticket.b, ticket.b, 64);
+    assert_true(bwc_dl_channel_owns(&lane[0], &r));
+    assert_false(bwc_dl_channel_owns(&lane[1], &r)); /* another relay's lane */
+    /* Chunks 0, 2 to lane 0 and 1, 3, 4 to lane 1: per-lane cumulative receipts. */
+    const uint32_t order[] = {0, 1, 2, 3, 4};
+    for (size_t j = 0; j < 5; j++) {
+        uint32_t i = order[j];
+        int k = i == 0 || i == 2 ? 0 : 1;
+        size_t len = (size_t)bwc_manifest_chunk_len(&m, i);
+        assert_true(bwc_dl_chunk_verify(&m, i, data + (size_t)i * CS, len, &h));
+        assert_true(bwc_dl_channel_countersign(&lane[k], g_secp, SECRET, &g_chain, &cid, i, &h, len,
+                                               AUX, &why));
+        bytes[k] += len;
+        bwc_delivery_next(&d[k], &cid, i, &m.chunks[i]);
+        const bwc_receipt *n = &lane[k].newest;
+        assert_true(bwc_receipt_max_amount(bytes[k], 3000, &max));
+        assert_int_equal(n->bytes, bytes[k]);
+        assert_int_equal(n->amount, max); /* at the pool's price */
+        assert_memory_equal(n->digest.b, d[k].b, 32);
+        /* Encoded, it carries keys 5 and 7 (and 6 on the ticketed lane) and decodes back. */
+        bwc_buf enc = BWC_BUF_INIT;
+        bwc_receipt back;
+        bwc_result res;
+        assert_true(bwc_receipt_encode(n, &enc));
+        assert_true(bwc_receipt_decode(&back, enc.data, enc.len, &res));
+        assert_true(back.is_pool);
+        assert_int_equal(back.has_ticket, k == 0);
+        assert_memory_equal(back.channel.b, pool.b, 32);
+        assert_memory_equal(back.consumer.b, g_consumer.b, 32);
+        assert_memory_equal(back.relay.b, relay[k].b, 32);
+        if (k == 0)
+            assert_memory_equal(back.ticket.b, ticket.b, 64);
+        bwc_receipt_id(&g_chain, &back, &rid);
+        assert_true(bwc_verify(g_secp, &back.consumer_sig, &rid, &g_consumer));
+        bwc_buf_free(&enc);
+    }
+    assert_int_equal(lane[0].newest.seq, 2);
+    assert_int_equal(lane[1].newest.seq, 3);
+    /* The per-lane limit holds as for a channel's deposit. */
+    lane[1].deposit = lane[1].newest.amount;
+    assert_false(bwc_dl_receipt_next(&lane[1], &cid, 0, &m.chunks[0], CS, &r, &why));
+    assert_string_equal(why, "over-deposit");
+    /* A channel receipt is not a pool lane's, nor the reverse. */
+    bwc_dl_channel ch;
+    bwc_dl_channel_init(&ch, &pool, &relay[0], 3000, 1000000);
+    assert_false(bwc_dl_channel_owns(&ch, &lane[0].newest));
+    assert_false(bwc_dl_channel_owns(&lane[0], &(bwc_receipt){.channel = pool}));
+    free(data);
+    bwc_manifest_free(&m);
+}
+
+/* The state file (version 2) keeps pool lanes: two lanes of one pool (one per relay), their
+ * kind and ticket; a pool receipt in a channel lane, or the reverse, is refused. */
+static void test_state_pool_lanes(void **state)
+{
+    (void)state;
+    enum { CS = 16384, N = 3 * CS };
+    unsigned char *data = pattern(N, 9);
+    bwc_manifest m;
+    bwc_hash cid, pool, h;
+    bwc_pubkey relay[2];
+    bwc_sig ticket;
+    bwc_dl_state s, t;
+    const char *why;
+    make_manifest(&m, data, N, CS, &cid);
+    fill_hash(&pool, 0x71);
+    memset(ticket.b, 0x7e, 64);
+    assert_true(bwc_dl_state_init(&s, &g_chain, &cid, &g_consumer, N, CS));
+    for (int k = 0; k < 2; k++) {
+        bwc_dl_channel c;
+        memset(relay[k].b, 0x80 + k, 32);
+        bwc_dl_channel_init(&c, &pool, &relay[k], 2000, 500000);
+        bwc_dl_channel_set_pool(&c, &g_consumer, k == 0 ? ticket.b : NULL);
+        size_t len = (size_t)bwc_manifest_chunk_len(&m, (uint32_t)k);
+        assert_true(bwc_dl_chunk_verify(&m, (uint32_t)k, data + (size_t)k * CS, len, &h));
+        assert_true(bwc_dl_channel_countersign(&c, g_secp, SECRET, &g_chain, &cid, (uint32_t)k, &h,
+                                               len, AUX, &why));
+        assert_int_equal(bwc_dl_state_add(&s, &c), k);
+    }
+    assert_int_equal(bwc_dl_state_find_lane(&s, &pool, 1, &relay[1]), 1);
+    assert_int_equal(bwc_dl_state_find_lane(&s, &pool, 0, &relay[1]), -1);
+    bwc_buf b = BWC_BUF_INIT;
+    assert_true(bwc_dl_state_encode(&s, &b));
+    assert_true(bwc_dl_state_decode(&t, b.data, b.len, g_secp, &g_chain, &why));
+    assert_int_equal(t.n_channels, 2);
+    for (int k = 0; k < 2; k++) {
+        assert_true(t.channels[k].is_pool);
+        assert_int_equal(t.channels[k].has_ticket, k == 0);
+        assert_memory_equal(t.channels[k].consumer.b, g_consumer.b, 32);
+        assert_memory_equal(t.channels[k].relay.b, relay[k].b, 32);
+        assert_memory_equal(&t.channels[k].newest, &s.channels[k].newest, sizeof(bwc_receipt));
+    }
+    assert_memory_equal(t.channels[0].ticket.b, ticket.b, 64);
+    bwc_dl_state_free(&t);
+    bwc_buf_free(&b);
+    /* The same lane twice is refused; a channel lane holding a pool receipt too. */
+    s.channels[1].relay = relay[0];
+    s.channels[1].newest.relay = relay[0];
+    assert_true(bwc_dl_state_encode(&s, &b));
+    assert_false(bwc_dl_state_decode(&t, b.data, b.len, g_secp, &g_chain, &why));
+    bwc_buf_free(&b);
+    s.n_channels = 1;
+    s.channels[0].is_pool = 0;
+    assert_true(bwc_dl_state_encode(&s, &b));
+    assert_false(bwc_dl_state_decode(&t, b.data, b.len, g_secp, &g_chain, &why));
+    assert_string_equal(why, "state-bad-receipt");
+    bwc_buf_free(&b);
+    bwc_dl_state_free(&s);
+    free(data);
+    bwc_manifest_free(&m);
+}
+
 /* ---- the transfer loop against in-process relays ---- */
 
 /* A relay of PROTOCOL.md §8 on a loopback evhttp listener, strict about receipts: it serves a
@@ -1148,6 +1295,16 @@ typedef struct {
     unsigned replayed;      /* chunk requests that brought the newest again (refused) */
     unsigned views;         /* GET /v1/channel */
     unsigned refusals_made; /* 402s of refuse_at, dropped connections of drop_at */
+    /* A sponsor pool's relay: chunk requests must carry Bwc-Pool (pool), Bwc-Consumer (our key,
+     * hex) and Bwc-Ticket (when has_ticket), and every receipt must be a pool receipt of that
+     * pool for our key and this relay's key (key), with the ticket; GET /v1/channel needs
+     * Bwc-Consumer. */
+    int is_pool;
+    bwc_hash pool;
+    bwc_pubkey key;
+    int has_ticket;
+    bwc_sig ticket;
+    unsigned bad_pool_headers; /* pool requests refused for their headers */
 } stub_relay;
 
 /* 200, 400 or 409; chunk: the receipt came with a chunk request. */
@@ -1163,6 +1320,13 @@ static int stub_intake(stub_relay *s, const unsigned char *raw, size_t len, int 
     bwc_receipt_id(&g_chain, &r, &rid);
     if (!bwc_verify(g_secp, &r.consumer_sig, &rid, &g_consumer) ||
         !bwc_receipt_max_amount(r.bytes, s->price, &max) || r.amount != max)
+        return 400;
+    if (s->is_pool && (!r.is_pool || memcmp(r.channel.b, s->pool.b, 32) != 0 ||
+                       memcmp(r.consumer.b, g_consumer.b, 32) != 0 ||
+                       memcmp(r.relay.b, s->key.b, 32) != 0 || !r.has_ticket != !s->has_ticket ||
+                       (s->has_ticket && memcmp(r.ticket.b, s->ticket.b, 64) != 0)))
+        return 400;
+    if (!s->is_pool && r.is_pool)
         return 400;
     if (s->has_receipt && !memcmp(&r, &s->newest, sizeof r)) {
         if (chunk)
@@ -1299,6 +1463,13 @@ static void stub_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (!strncmp(uri, "/v1/channel/", 12) && strlen(uri) == 12 + 64) {
+        char chex[65];
+        const char *hc = evhttp_find_header(in, "Bwc-Consumer");
+        bwc_hex_encode(chex, g_consumer.b, 32);
+        if (s->is_pool && (!hc || strcmp(hc, chex) != 0)) { /* another consumer's lane */
+            stub_error(req, 404, "not-found");
+            return;
+        }
         stub_view(s, req, uri + 12);
         return;
     }
@@ -1312,7 +1483,21 @@ static void stub_cb(struct evhttp_request *req, void *arg)
         stub_error(req, 416, "index-out-of-range");
         return;
     }
-    if (!evhttp_find_header(in, "Bwc-Channel")) {
+    if (s->is_pool) {
+        char phex[65], chex[65], tb64[100];
+        const char *hp = evhttp_find_header(in, "Bwc-Pool"),
+                   *hc = evhttp_find_header(in, "Bwc-Consumer");
+        const char *ht = evhttp_find_header(in, "Bwc-Ticket");
+        bwc_hex_encode(phex, s->pool.b, 32);
+        bwc_hex_encode(chex, g_consumer.b, 32);
+        assert_true(bwc_b64url_encode(tb64, sizeof tb64, s->ticket.b, 64) > 0);
+        if (evhttp_find_header(in, "Bwc-Channel") || !hp || strcmp(hp, phex) != 0 || !hc ||
+            strcmp(hc, chex) != 0 || !ht != !s->has_ticket || (ht && strcmp(ht, tb64) != 0)) {
+            s->bad_pool_headers++;
+            stub_error(req, 400, "bad-payment-headers");
+            return;
+        }
+    } else if (!evhttp_find_header(in, "Bwc-Channel")) {
         stub_error(req, 402, "payment-required");
         return;
     }
@@ -1737,6 +1922,48 @@ static void test_loop_fresh_receipt_on_retry(void **state)
     }
 }
 
+/* A download through a sponsor pool against two strict in-process relays: one lane per relay
+ * of the same pool, Bwc-Pool, Bwc-Consumer and Bwc-Ticket on every request, pool receipts that
+ * each relay takes (its key as relay, the ticket) and that pay it exactly at the pool's price. */
+static void test_loop_pool(void **state)
+{
+    (void)state;
+    char err[512];
+    loop_fixture f;
+    bwc_hash pool;
+    bwc_sig ticket;
+    loop_setup(&f, 30 * 16384 + 5, -1);
+    fill_hash(&pool, 0xc1);
+    memset(ticket.b, 0xc7, 64);
+    for (int k = 0; k < 2; k++) {
+        bwc_dl_channel *c = &f.st.channels[f.src[k].channel];
+        bwc_dl_channel_init(c, &pool, &f.src[k].info.key, 1000, 1000000);
+        bwc_dl_channel_set_pool(c, &g_consumer, ticket.b);
+        f.relays[k].is_pool = 1;
+        f.relays[k].pool = pool;
+        f.relays[k].key = f.src[k].info.key;
+        f.relays[k].has_ticket = 1;
+        f.relays[k].ticket = ticket;
+    }
+    assert_int_equal(bwc_dl_run(&f.d, err, sizeof err), 0);
+    assert_file(&f);
+    assert_true(f.src[0].chunks > 0 && f.src[1].chunks > 0);
+    for (int k = 0; k < 2; k++) {
+        stub_relay *r = &f.relays[k];
+        assert_string_equal(f.src[k].dropped, "");
+        assert_int_equal(r->bad_pool_headers, 0);
+        assert_int_equal(r->unreceipted, 0);
+        assert_paid_exactly(r, &f.src[k]);
+        assert_true(r->newest.is_pool && r->newest.has_ticket);
+        assert_memory_equal(r->newest.relay.b, f.src[k].info.key.b, 32);
+        assert_memory_equal(r->newest.consumer.b, g_consumer.b, 32);
+        assert_true(r->has_first && r->first.is_pool);
+        assert_int_equal(r->first.seq, 1);
+        assert_int_equal(r->first.bytes, 0);
+    }
+    loop_free(&f);
+}
+
 static void test_loop_no_relay_left(void **state)
 {
     (void)state;
@@ -1766,6 +1993,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_receipts_chain),
+        cmocka_unit_test(test_pool_receipts),
         cmocka_unit_test(test_amounts_follow_price),
         cmocka_unit_test(test_opening_receipt),
         cmocka_unit_test(test_bad_chunk_gets_no_receipt),
@@ -1783,6 +2011,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_pool_lanes),
         cmocka_unit_test(test_state_corruption_refused),
         cmocka_unit_test(test_loop_two_relays),
         cmocka_unit_test(test_loop_bad_chunk_drops_relay),
@@ -1790,6 +2019,7 @@ int main(void)
         cmocka_unit_test(test_loop_opening_receipt),
         cmocka_unit_test(test_loop_fresh_receipt_on_retry),
         cmocka_unit_test(test_loop_no_relay_left),
+        cmocka_unit_test(test_loop_pool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
