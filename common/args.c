@@ -363,16 +363,6 @@ static int level_of(const entry *e, const char *chain)
     return strcmp(e->section, chain) == 0 ? 1 : -1;
 }
 
-int bwc_args_is_set(const bwc_args *a, const char *name)
-{
-    long d = find_def(a, name, strlen(name));
-    const char *chain = chain_of(a);
-    for (size_t i = 0; d >= 0 && i < a->n; i++)
-        if (a->e[i].def == (size_t)d && level_of(&a->e[i], chain) >= 0)
-            return 1;
-    return 0;
-}
-
 const char *bwc_args_get(const bwc_args *a, const char *name, const char *def)
 {
     long d = find_def(a, name, strlen(name));

@@ -60,9 +60,6 @@ int bwc_args_read_config_file(bwc_args *a, const char *path, int ignore_unknown,
  * bwc_args_parse_cmdline. Returns 0, or -1 with err. */
 int bwc_args_read_config(bwc_args *a, int ignore_unknown, char *err, size_t errlen);
 
-/* 1 when name was given in any source that applies (even negated), else 0. */
-int bwc_args_is_set(const bwc_args *a, const char *name);
-
 /* The value of name, or def when it was not given. A negated option reads "0", a bare switch
  * "1". The string belongs to a (or is def): valid until bwc_args_free. */
 const char *bwc_args_get(const bwc_args *a, const char *name, const char *def);

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
+
 #define LOG_LINE_MAX 4096
 
 static const struct {
@@ -49,18 +51,6 @@ const char *bwc_log_category_names(void)
            "libevent";
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Opens path for appending with mode 0600 for a new file. */
 static FILE *open_append(const char *path)
 {
@@ -78,12 +68,10 @@ int bwc_log_open(const char *path, int print_to_console, char *err, size_t errle
     FILE *f = NULL;
     if (path) {
         if (strlen(path) >= sizeof file_path) {
-            set_err(err, errlen, "log file path too long: %s", path);
-            return -1;
+            return bwc_errf(err, errlen, "log file path too long: %s", path);
         }
         if (!(f = open_append(path))) {
-            set_err(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
-            return -1;
+            return bwc_errf(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
         }
     }
     pthread_mutex_lock(&mu);
@@ -128,9 +116,8 @@ int bwc_log_set_debug(const char *const *values, size_t n, char *err, size_t err
         while (k < N_CATEGORIES && strcmp(categories[k].name, v) != 0)
             k++;
         if (k == N_CATEGORIES) {
-            set_err(err, errlen, "unknown debug category '%s' (known: %s)", v,
-                    bwc_log_category_names());
-            return -1;
+            return bwc_errf(err, errlen, "unknown debug category '%s' (known: %s)", v,
+                            bwc_log_category_names());
         }
         mask |= categories[k].cat;
     }
@@ -307,20 +294,4 @@ void bwc_log_rate_limited(bwc_log_limiter *lim, bwc_log_level level, const char 
 void bwc_log_request_reopen(void)
 {
     reopen_requested = 1;
-}
-
-static void on_sighup(int sig)
-{
-    (void)sig;
-    bwc_log_request_reopen();
-}
-
-int bwc_log_install_sighup(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sighup;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    return sigaction(SIGHUP, &sa, NULL) == 0 ? 0 : -1;
 }

@@ -84,8 +84,4 @@ void bwc_log_rate_limited(bwc_log_limiter *lim, bwc_log_level level, const char 
  * Async-signal-safe: this is what a SIGHUP handler calls. */
 void bwc_log_request_reopen(void);
 
-/* Installs a SIGHUP handler (sigaction, SA_RESTART) that calls bwc_log_request_reopen. For
- * programs that do not route signals through their event loop. Returns 0, or -1. */
-int bwc_log_install_sighup(void);
-
 #endif

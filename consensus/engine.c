@@ -4,104 +4,7 @@
 #include <string.h>
 
 #include "consensus/key.h"
-
-/* 256-bit unsigned integers as eight 32-bit limbs, least significant first (as in target.c,
- * whose helpers are private; ASERT needs a multiply and shifts that target.h does not offer). */
-typedef struct {
-    uint32_t w[8];
-} u256;
-
-static void u256_load(u256 *x, const unsigned char b[BWC_U256_SIZE])
-{
-    for (int i = 0; i < 8; i++) {
-        const unsigned char *q = b + 4 * (7 - i);
-        x->w[i] = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
-    }
-}
-
-static void u256_store(unsigned char b[BWC_U256_SIZE], const u256 *x)
-{
-    for (int i = 0; i < 8; i++) {
-        unsigned char *q = b + 4 * (7 - i);
-        q[0] = (unsigned char)(x->w[i] >> 24);
-        q[1] = (unsigned char)(x->w[i] >> 16);
-        q[2] = (unsigned char)(x->w[i] >> 8);
-        q[3] = (unsigned char)x->w[i];
-    }
-}
-
-/* Number of significant bits (0 for zero). */
-static unsigned int u256_bits(const u256 *x)
-{
-    for (int i = 7; i >= 0; i--) {
-        if (x->w[i]) {
-            unsigned int b = 32;
-            while (!(x->w[i] >> (b - 1)))
-                b--;
-            return 32 * (unsigned int)i + b;
-        }
-    }
-    return 0;
-}
-
-/* x *= m; returns the part that carried out past 2^256 (zero for every use here). */
-static uint32_t u256_mul32(u256 *x, uint32_t m)
-{
-    uint64_t carry = 0;
-    for (int i = 0; i < 8; i++) {
-        carry += (uint64_t)x->w[i] * m;
-        x->w[i] = (uint32_t)carry;
-        carry >>= 32;
-    }
-    return (uint32_t)carry;
-}
-
-/* x <<= n for n < 256; bits past 2^256 are lost (callers check u256_bits first). */
-static void u256_shl(u256 *x, unsigned int n)
-{
-    unsigned int limbs = n / 32, bits = n % 32;
-    for (int i = 7; i >= 0; i--) {
-        int src = i - (int)limbs;
-        uint32_t v = src >= 0 ? x->w[src] << bits : 0;
-        if (bits && src - 1 >= 0)
-            v |= x->w[src - 1] >> (32 - bits);
-        x->w[i] = v;
-    }
-}
-
-/* x >>= n; n >= 256 gives zero. */
-static void u256_shr(u256 *x, unsigned int n)
-{
-    if (n >= 256) {
-        memset(x, 0, sizeof *x);
-        return;
-    }
-    unsigned int limbs = n / 32, bits = n % 32;
-    for (int i = 0; i < 8; i++) {
-        unsigned int src = (unsigned int)i + limbs;
-        uint32_t v = src < 8 ? x->w[src] >> bits : 0;
-        if (bits && src + 1 < 8)
-            v |= x->w[src + 1] << (32 - bits);
-        x->w[i] = v;
-    }
-}
-
-static int u256_cmp(const u256 *a, const u256 *b)
-{
-    for (int i = 7; i >= 0; i--) {
-        if (a->w[i] != b->w[i])
-            return a->w[i] < b->w[i] ? -1 : 1;
-    }
-    return 0;
-}
-
-static int u256_is_zero(const u256 *x)
-{
-    uint32_t acc = 0;
-    for (int i = 0; i < 8; i++)
-        acc |= x->w[i];
-    return acc == 0;
-}
+#include "consensus/u256_internal.h"
 
 uint64_t bwc_median_time_past(const uint64_t *times, size_t n)
 {
@@ -266,19 +169,6 @@ static int pow_hash(const bwc_header *h, const unsigned char target[BWC_U256_SIZ
     return 1;
 }
 
-int bwc_header_check_pow_only(const bwc_params *p, const bwc_header *h, bwc_result *res)
-{
-    unsigned char target[BWC_U256_SIZE];
-    if (p->engine != BWC_ENGINE_POW)
-        return error(res, "not-pow-chain");
-    if (!engine_fields_ok(p, h))
-        return invalid(res, "bad-header-engine-fields");
-    if (!pow_target(p, h, target, res) || !pow_hash(h, target, res))
-        return 0;
-    bwc_result_ok(res);
-    return 1;
-}
-
 /* bad-poa-producer and bad-poa-sig. */
 static int poa_producer_sig(const bwc_params *p, const secp256k1_context *secp, const bwc_header *h,
                             bwc_result *res)
@@ -293,19 +183,6 @@ static int poa_producer_sig(const bwc_params *p, const secp256k1_context *secp, 
         return 0;
     if (!bwc_verify(secp, &h->sig, &id, &h->producer))
         return invalid(res, "bad-poa-sig");
-    return 1;
-}
-
-int bwc_header_check_poa_only(const bwc_params *p, const secp256k1_context *secp,
-                              const bwc_header *h, bwc_result *res)
-{
-    if (p->engine != BWC_ENGINE_POA)
-        return error(res, "not-poa-chain");
-    if (!engine_fields_ok(p, h))
-        return invalid(res, "bad-header-engine-fields");
-    if (!poa_producer_sig(p, secp, h, res))
-        return 0;
-    bwc_result_ok(res);
     return 1;
 }
 

@@ -73,23 +73,11 @@ uint32_t bwc_asert_next_compact(const bwc_params *p, uint64_t parent_height, uin
  *   bad-poa-producer          poa: producer != authorities[slot mod n]
  *   bad-poa-sig               poa: sig is not the producer's BIP340 signature over the block id
  * and, with res->code BWC_RESULT_ERROR (the caller's fault, not the header's):
- *   not-pow-chain, not-poa-chain   a *_only check called for the other engine
  *   bad-params                     p->engine is neither pow nor poa, or its initial target or
  *                                  slot_seconds / authorities are unusable
  *   bad-mtp-times                  n_times != min(parent height + 1, BWC_MTP_SPAN)
  *   header-id-failed               hashing the header failed (out of memory in OpenSSL)
  * The Merkle roots are checked with the block body, not here. */
-
-/* The context-free PoW checks, which need no parent, for cheap filtering of headers from
- * peers: engine fields, bad-target (canonical, non-zero, not negative, <= initial target) and
- * high-hash. p must be a pow chain. Returns 1 (res OK) or 0 with res set. */
-int bwc_header_check_pow_only(const bwc_params *p, const bwc_header *h, bwc_result *res);
-
-/* The context-free PoA checks, which need no parent: engine fields, bad-poa-producer (for the
- * slot the header's own time names) and bad-poa-sig (one Schnorr verification). p must be a
- * poa chain; secp is the shared context (key.h). Returns 1 (res OK) or 0 with res set. */
-int bwc_header_check_poa_only(const bwc_params *p, const secp256k1_context *secp,
-                              const bwc_header *h, bwc_result *res);
 
 /* Every header rule of §5 rule 1 and §6 except the Merkle roots, for h extending parent, whose
  * block id is parent_id. mtp_times holds the timestamps of the parent and its ancestors, in

@@ -3,29 +3,7 @@
 
 #include <string.h>
 
-/* Internal form: eight 32-bit limbs, least significant first. */
-typedef struct {
-    uint32_t w[8];
-} u256;
-
-static void u256_load(u256 *x, const unsigned char b[BWC_U256_SIZE])
-{
-    for (int i = 0; i < 8; i++) {
-        const unsigned char *p = b + 4 * (7 - i);
-        x->w[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    }
-}
-
-static void u256_store(unsigned char b[BWC_U256_SIZE], const u256 *x)
-{
-    for (int i = 0; i < 8; i++) {
-        unsigned char *p = b + 4 * (7 - i);
-        p[0] = (unsigned char)(x->w[i] >> 24);
-        p[1] = (unsigned char)(x->w[i] >> 16);
-        p[2] = (unsigned char)(x->w[i] >> 8);
-        p[3] = (unsigned char)x->w[i];
-    }
-}
+#include "consensus/u256_internal.h"
 
 /* r = a + b; returns the carry out of the top limb. */
 static uint32_t u256_add(u256 *r, const u256 *a, const u256 *b)
@@ -49,15 +27,6 @@ static uint32_t u256_sub(u256 *r, const u256 *a, const u256 *b)
         borrow = (d >> 32) & 1;
     }
     return (uint32_t)borrow;
-}
-
-static int u256_cmp(const u256 *a, const u256 *b)
-{
-    for (int i = 7; i >= 0; i--) {
-        if (a->w[i] != b->w[i])
-            return a->w[i] < b->w[i] ? -1 : 1;
-    }
-    return 0;
 }
 
 /* q = n / d by shift-and-subtract, d != 0. 256 rounds of limb operations: a few microseconds,

@@ -200,6 +200,16 @@ static int host_valid(const char *s, size_t n)
     return all_digits_dots ? ipv4_valid(s, n) : dns_name_valid(s, n);
 }
 
+int bwc_region_valid(const char *s, size_t n)
+{
+    return n == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+int bwc_relay_ceilings_valid(uint64_t quota, uint64_t burst_quota, uint64_t burst_hours)
+{
+    return burst_quota >= quota && (burst_hours == 0 || (burst_hours >= 12 && burst_hours <= 48));
+}
+
 int bwc_endpoint_valid(const char *s, size_t n)
 {
     static const char scheme[] = "http://";
@@ -254,12 +264,11 @@ static int body_check(const bwc_tx *tx, bwc_result *res)
         const bwc_tx_relay_announce *a = &tx->body.relay_announce;
         if (!bwc_endpoint_valid(a->endpoint, a->endpoint_len))
             return bwc_fail(res, BWC_RESULT_MALFORMED, "bad-tx-endpoint");
-        if (a->region_len != 2 || a->region[0] < 'A' || a->region[0] > 'Z' ||
-            a->region[1] < 'A' || a->region[1] > 'Z')
+        if (!bwc_region_valid(a->region, a->region_len))
             return bwc_fail(res, BWC_RESULT_MALFORMED, "bad-tx-region");
-        if (a->burst_quota < a->quota)
+        if (!bwc_relay_ceilings_valid(a->quota, a->burst_quota, 0))
             return bwc_fail(res, BWC_RESULT_MALFORMED, "bad-tx-burst-quota");
-        if (a->burst_hours != 0 && (a->burst_hours < 12 || a->burst_hours > 48))
+        if (!bwc_relay_ceilings_valid(a->quota, a->burst_quota, a->burst_hours))
             return bwc_fail(res, BWC_RESULT_MALFORMED, "bad-tx-burst-hours");
         break;
     }

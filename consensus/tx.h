@@ -116,6 +116,15 @@ const char *bwc_tx_type_name(uint64_t type);
  * without zone id, PORT 1-65535 without a leading zero, nothing after. */
 int bwc_endpoint_valid(const char *s, size_t n);
 
+/* Returns 1 when s[0..n) is a relay region of §3.2: two capital letters A-Z (ISO 3166-1
+ * alpha-2, ZZ for unknown), else 0. */
+int bwc_region_valid(const char *s, size_t n);
+
+/* Returns 1 when a relay's ceilings follow §3.2: burst_quota >= quota, and burst_hours 0 (no
+ * burst) or 12 to 48; else 0. burst_hours 0 is always valid, so passing 0 checks the quota
+ * rule alone. */
+int bwc_relay_ceilings_valid(uint64_t quota, uint64_t burst_quota, uint64_t burst_hours);
+
 /* Returns 1 when chunk_size is a power of two from 16 KiB to 4 MiB (§3.5). */
 int bwc_chunk_size_valid(uint64_t chunk_size);
 

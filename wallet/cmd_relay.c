@@ -4,22 +4,18 @@
 
 #include "common/hex.h"
 #include "consensus/bech32m.h"
+#include "consensus/tx.h"
 #include "wallet/amount.h"
 #include "wallet/wallet.h"
 
 /* A relay's default 30-day quota when --quota is not given (doc/wallet.md). */
 #define DEFAULT_QUOTA (1ULL << 40) /* 1 TiB */
 
-static int region_valid(const char *r)
-{
-    return strlen(r) == 2 && r[0] >= 'A' && r[0] <= 'Z' && r[1] >= 'A' && r[1] <= 'Z';
-}
-
 int bwc_cmd_relays(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
 {
     const char *region = bwc_wopt_get(a, "region");
     int rc;
-    if (region && !region_valid(region))
+    if (region && !bwc_region_valid(region, strlen(region)))
         return bwc_wfail(WEXIT_USAGE,
                          "--region: two capital letters (ISO 3166-1 alpha-2, ZZ for unknown)");
     json_t *list = bwc_wctx_call(w, "listrelays", region ? json_pack("[s]", region) : NULL, &rc);
@@ -107,7 +103,7 @@ int bwc_cmd_relay_announce(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
                          "--endpoint: expected http://HOST:PORT (a DNS name, IPv4 or [IPv6] "
                          "address; no path), at most %d bytes",
                          BWC_ENDPOINT_MAX);
-    if (!region_valid(region))
+    if (!bwc_region_valid(region, strlen(region)))
         return bwc_wfail(WEXIT_USAGE,
                          "--region: two capital letters (ISO 3166-1 alpha-2, ZZ for unknown)");
     r->endpoint_len = strlen(endpoint);
@@ -124,9 +120,9 @@ int bwc_cmd_relay_announce(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
         return bwc_wfail(WEXIT_USAGE, "%s", err);
     if (!burst)
         r->burst_quota = r->quota;
-    if (r->burst_quota < r->quota)
+    if (!bwc_relay_ceilings_valid(r->quota, r->burst_quota, 0))
         return bwc_wfail(WEXIT_USAGE, "--burst-quota must be at least --quota");
-    if (r->burst_hours != 0 && (r->burst_hours < 12 || r->burst_hours > 48))
+    if (!bwc_relay_ceilings_valid(r->quota, r->burst_quota, r->burst_hours))
         return bwc_wfail(WEXIT_USAGE, "--burst-hours: 0 (no burst) or 12 to 48");
     if ((rc = bwc_wctx_open(w, 0)) != 0 || (rc = bwc_wctx_key(w, bwc_wopt_get(a, "from"), &k)) ||
         (rc = bwc_wctx_node(w)) != 0 ||

@@ -56,12 +56,5 @@ out:
 
 int bwc_txbuild_cost(const bwc_tx *tx, uint64_t *cost)
 {
-    uint64_t amount = 0;
-    if (tx->type == BWC_TX_TRANSFER)
-        amount = tx->body.transfer.amount;
-    else if (tx->type == BWC_TX_CHANNEL_OPEN)
-        amount = tx->body.channel_open.deposit;
-    else if (tx->type == BWC_TX_SPONSOR)
-        amount = tx->body.sponsor.amount;
-    return bwc_amount_add(cost, tx->fee, amount);
+    return bwc_amount_add(cost, tx->fee, bwc_tx_spend(tx));
 }

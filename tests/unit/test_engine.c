@@ -175,22 +175,6 @@ static const char *check(const fixture *f, const chain1 *c, const bwc_header *h,
     return res.reject;
 }
 
-static const char *check_pow_only(const fixture *f, const bwc_header *h)
-{
-    bwc_result res;
-    int ok = bwc_header_check_pow_only(&f->p, h, &res);
-    assert_int_equal(ok, res.code == BWC_RESULT_OK);
-    return res.reject;
-}
-
-static const char *check_poa_only(const fixture *f, const bwc_header *h)
-{
-    bwc_result res;
-    int ok = bwc_header_check_poa_only(&f->p, secp, h, &res);
-    assert_int_equal(ok, res.code == BWC_RESULT_OK);
-    return res.reject;
-}
-
 /* ---- median-time-past ---- */
 
 static void test_mtp(void **state)
@@ -430,7 +414,6 @@ static void test_pow_accept(void **state)
     child(&f, &h, &c.genesis, &c.genesis_id, GENESIS_TIME + 10);
     mine(&h, 1);
     assert_string_equal(check(&f, &c, &h, NOW), "");
-    assert_string_equal(check_pow_only(&f, &h), "");
 
     /* A second block on top: the MTP window holds genesis and block 1 (in any order). */
     bwc_hash id1;
@@ -505,12 +488,10 @@ static void test_pow_rejects(void **state)
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     h.has_pow = 0;
     assert_string_equal(check(&f, &c, &h, NOW), "bad-header-engine-fields");
-    assert_string_equal(check_pow_only(&f, &h), "bad-header-engine-fields");
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     h.has_sig = 1;
     mine(&h, 1);
     assert_string_equal(check(&f, &c, &h, NOW), "bad-header-engine-fields");
-    assert_string_equal(check_pow_only(&f, &h), "bad-header-engine-fields");
 
     /* bad-target: zero, negative, non-canonical, above the initial target. */
     static const uint32_t bad_targets[] = {0,          0x01fedcba, 0x04923456, 0x04001234,
@@ -519,7 +500,6 @@ static void test_pow_rejects(void **state)
         child(&f, &h, &c.genesis, &c.genesis_id, t);
         h.target = bad_targets[i];
         assert_string_equal(check(&f, &c, &h, NOW), "bad-target");
-        assert_string_equal(check_pow_only(&f, &h), "bad-target");
     }
 
     /* bad-diffbits: a valid, easier-to-check target that is not the required one. */
@@ -527,19 +507,11 @@ static void test_pow_rejects(void **state)
     h.target = 0x207ffffe;
     mine(&h, 1);
     assert_string_equal(check(&f, &c, &h, NOW), "bad-diffbits");
-    assert_string_equal(check_pow_only(&f, &h), ""); /* context-free: any target <= initial */
 
     /* high-hash: a nonce whose id is above the target. */
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     mine(&h, 0);
     assert_string_equal(check(&f, &c, &h, NOW), "high-hash");
-    assert_string_equal(check_pow_only(&f, &h), "high-hash");
-
-    /* The other engine's check is a caller error. */
-    bwc_result res;
-    assert_false(bwc_header_check_poa_only(&f.p, secp, &h, &res));
-    assert_int_equal(res.code, BWC_RESULT_ERROR);
-    assert_string_equal(res.reject, "not-poa-chain");
 }
 
 /* On a retargeting chain the header's target must equal ASERT's; mining a 2^220 target is out
@@ -634,7 +606,6 @@ static void test_poa_accept_and_reject(void **state)
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     sign_as(&f, &h, 1);
     assert_string_equal(check(&f, &c, &h, NOW), "");
-    assert_string_equal(check_poa_only(&f, &h), "");
     /* Any second of the slot, and a later slot of the same authority. */
     child(&f, &h, &c.genesis, &c.genesis_id, t + 4);
     sign_as(&f, &h, 1);
@@ -647,13 +618,11 @@ static void test_poa_accept_and_reject(void **state)
     child(&f, &h, &c.genesis, &c.genesis_id, GENESIS_TIME + 3);
     sign_as(&f, &h, due(GENESIS_TIME + 3));
     assert_string_equal(check(&f, &c, &h, NOW), "bad-poa-slot");
-    assert_string_equal(check_poa_only(&f, &h), ""); /* needs the parent to see */
 
     /* bad-poa-producer: authority 2 signs in authority 1's slot. */
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     sign_as(&f, &h, 2);
     assert_string_equal(check(&f, &c, &h, NOW), "bad-poa-producer");
-    assert_string_equal(check_poa_only(&f, &h), "bad-poa-producer");
 
     /* bad-poa-sig: a flipped bit, a signature over another header, a signature by the wrong
      * key while naming the right producer. */
@@ -661,7 +630,6 @@ static void test_poa_accept_and_reject(void **state)
     sign_as(&f, &h, 1);
     h.sig.b[10] ^= 1;
     assert_string_equal(check(&f, &c, &h, NOW), "bad-poa-sig");
-    assert_string_equal(check_poa_only(&f, &h), "bad-poa-sig");
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     sign_as(&f, &h, 1);
     h.time = t + 1; /* same slot, but the id changed after signing */
@@ -675,13 +643,11 @@ static void test_poa_accept_and_reject(void **state)
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     h.producer = f.auths[1];
     assert_string_equal(check(&f, &c, &h, NOW), "bad-header-engine-fields");
-    assert_string_equal(check_poa_only(&f, &h), "bad-header-engine-fields");
     child(&f, &h, &c.genesis, &c.genesis_id, t);
     h.has_pow = 1;
     h.target = DEV_TARGET;
     sign_as(&f, &h, 1);
     assert_string_equal(check(&f, &c, &h, NOW), "bad-header-engine-fields");
-    assert_string_equal(check_poa_only(&f, &h), "bad-header-engine-fields");
 
     /* The shared rules hold on poa chains too. */
     child(&f, &h, &c.genesis, &c.genesis_id, t);
@@ -698,12 +664,6 @@ static void test_poa_accept_and_reject(void **state)
     child(&f, &h, &c.genesis, &c.genesis_id, NOW + 7205);
     sign_as(&f, &h, due(NOW + 7205));
     assert_string_equal(check(&f, &c, &h, NOW), "time-too-new");
-
-    /* The pow-only check is a caller error on a poa chain. */
-    bwc_result res;
-    assert_false(bwc_header_check_pow_only(&f.p, &h, &res));
-    assert_int_equal(res.code, BWC_RESULT_ERROR);
-    assert_string_equal(res.reject, "not-pow-chain");
 }
 
 /* ---- work and subsidy ---- */
