@@ -742,13 +742,13 @@ static int run(bwc_node *n, int argc, char **argv)
     int reindex = bwc_args_get_bool(n->args, "reindex", 0);
     if (reindex)
         bwc_log(BWC_LOG_INFO, "reindexing from the stored blocks");
-    if (bwc_chain_open(&n->chain, n->store, n->params, n->secp, reindex, err, sizeof err) != 0)
-        return fail("%s", err);
+    /* Both read before the chain opens: -reindex connects blocks there, on -par threads. */
     int64_t par, maxmempool;
     if (bwc_args_get_int(n->args, "par", 2, 1, 64, &par, err, sizeof err) != 0 ||
-        bwc_args_get_int(n->args, "maxmempool", 64, 1, 65536, &maxmempool, err, sizeof err) != 0)
+        bwc_args_get_int(n->args, "maxmempool", 64, 1, 65536, &maxmempool, err, sizeof err) != 0 ||
+        bwc_chain_open(&n->chain, n->store, n->params, n->secp, (unsigned)par, reindex, err,
+                       sizeof err) != 0)
         return fail("%s", err);
-    n->chain.sig_threads = (unsigned)par;
     bwc_mempool_init(&n->mempool, &n->chain, (size_t)maxmempool << 20);
     n->chain.listener = (bwc_chain_listener){n, on_connected, on_disconnected};
     n->blocknotify = bwc_args_get(n->args, "blocknotify", NULL);

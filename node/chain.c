@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "consensus/genesis.h"
 #include "consensus/state.h"
@@ -159,7 +160,8 @@ static void link_block(bwc_chain *c, bwc_index *x)
 
 /* ---- the active chain ---- */
 
-static int active_push(bwc_chain *c, bwc_index *x)
+/* Makes room for one more block in active, so that pushing it cannot fail. */
+static int active_reserve(bwc_chain *c)
 {
     if (c->active_len == c->active_cap) {
         size_t cap = c->active_cap ? c->active_cap * 2 : 1024;
@@ -169,8 +171,12 @@ static int active_push(bwc_chain *c, bwc_index *x)
         c->active = a;
         c->active_cap = cap;
     }
-    c->active[c->active_len++] = x;
     return 0;
+}
+
+static void active_push(bwc_chain *c, bwc_index *x)
+{
+    c->active[c->active_len++] = x;
 }
 
 static int active_rebuild(bwc_chain *c, bwc_index *tip)
@@ -310,6 +316,10 @@ int bwc_chain_apply_body(bwc_chain *c, bwc_overlay *o, const bwc_block *b, bwc_r
         bwc_fail(res, BWC_RESULT_ERROR, "state-storage");
         goto out;
     }
+    if (sb.oom) {
+        bwc_fail(res, BWC_RESULT_ERROR, "out-of-memory");
+        goto out;
+    }
     const char *bad = bwc_sigbatch_verify(&sb, c->secp, c->sig_threads);
     if (bad) {
         bwc_fail(res, BWC_RESULT_INVALID, bad);
@@ -320,6 +330,16 @@ int bwc_chain_apply_body(bwc_chain *c, bwc_overlay *o, const bwc_block *b, bwc_r
 out:
     bwc_sigbatch_free(&sb);
     return ok;
+}
+
+int bwc_chain_tx_known(bwc_chain *c, const bwc_hash *txid)
+{
+    unsigned char k[33];
+    bwc_buf v = BWC_BUF_INIT;
+    key_id(k, BWC_K_TX, txid);
+    int rc = bwc_store_get(c->store, k, sizeof k, &v);
+    bwc_buf_free(&v);
+    return rc;
 }
 
 /* Connects x (whose parent is the tip). Returns 1, 0 when the block breaks a rule (res set),
@@ -344,7 +364,8 @@ static int connect_block(bwc_chain *c, bwc_index *x, bwc_result *res)
     v.put(v.ctx, (const unsigned char *)META_TIP, strlen(META_TIP), x->id.b, 32);
     bwc_buf undo = BWC_BUF_INIT;
     bwc_batch *batch = bwc_batch_new();
-    if (o.failed || !batch || bwc_overlay_undo(&o, &undo) != 0) {
+    /* Room for x in active before the tip moves on disk, so memory and disk agree. */
+    if (o.failed || !batch || active_reserve(c) != 0 || bwc_overlay_undo(&o, &undo) != 0) {
         bwc_buf_free(&undo);
         bwc_batch_free(batch);
         goto out;
@@ -357,11 +378,12 @@ static int connect_block(bwc_chain *c, bwc_index *x, bwc_result *res)
     x->status |= BWC_INDEX_VALID;
     index_batch_put(batch, x);
     bwc_buf_free(&undo);
-    if (bwc_store_write(c->store, batch) != 0 || active_push(c, x) != 0) {
+    if (bwc_store_write(c->store, batch) != 0) {
         x->status = old_status;
         bwc_batch_free(batch);
         goto out;
     }
+    active_push(c, x);
     bwc_batch_free(batch);
     bwc_log_debug(BWC_LOG_VALIDATION, "connected block %u txs %u receipts at height %llu",
                   x->n_txs, x->n_receipts, (unsigned long long)x->height);
@@ -428,8 +450,7 @@ static int descends_from(const bwc_index *x, const bwc_index *anc)
 static void mark_failed(bwc_chain *c, bwc_index *bad, const char *reject)
 {
     char hex[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", bad->id.b[i]);
+    bwc_hex_encode(hex, bad->id.b, 32);
     bwc_log(BWC_LOG_WARNING, "block %s at height %llu is invalid: %s", hex,
             (unsigned long long)bad->height, reject);
     const unsigned char *k;
@@ -497,6 +518,10 @@ static int activate_best_chain(bwc_chain *c, const char **last_reject)
             bwc_result res;
             int rc = connect_block(c, path[i], &res);
             if (rc < 0) {
+                free(path);
+                return -1;
+            }
+            if (rc == 0 && res.code == BWC_RESULT_ERROR) {
                 free(path);
                 return -1;
             }
@@ -862,13 +887,14 @@ static int wipe_derived(bwc_chain *c)
 }
 
 int bwc_chain_open(bwc_chain *c, bwc_store *store, const bwc_params *params,
-                   const secp256k1_context *secp, int reindex, char *err, size_t errlen)
+                   const secp256k1_context *secp, unsigned sig_threads, int reindex, char *err,
+                   size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->store = store;
     c->params = params;
     c->secp = secp;
-    c->sig_threads = 2;
+    c->sig_threads = sig_threads ? sig_threads : 1;
     bwc_map_init(&c->index);
     if (!bwc_chain_id(params, &c->chain_id)) {
         snprintf(err, errlen, "cannot compute the chain id");

@@ -77,10 +77,12 @@ typedef struct {
 
 /* Opens the chain in store: on a new database writes genesis, else loads the index and the
  * tip. With reindex, drops the state and every index built from blocks and connects the stored
- * blocks again from genesis. Returns 0, or -1 with err filled (also when the database belongs
- * to another chain). */
+ * blocks again from genesis, verifying signatures on sig_threads threads (0 is taken as 1; the
+ * same count is kept in c->sig_threads for later blocks). Returns 0, or -1 with err filled
+ * (also when the database belongs to another chain). */
 int bwc_chain_open(bwc_chain *c, bwc_store *store, const bwc_params *params,
-                   const secp256k1_context *secp, int reindex, char *err, size_t errlen);
+                   const secp256k1_context *secp, unsigned sig_threads, int reindex, char *err,
+                   size_t errlen);
 void bwc_chain_close(bwc_chain *c);
 
 static inline const bwc_index *bwc_chain_tip(const bwc_chain *c)
@@ -130,6 +132,10 @@ int bwc_chain_read_block(bwc_chain *c, const bwc_hash *id, bwc_buf *raw, bwc_blo
 
 /* The timestamps of idx and up to 10 ancestors, for the MTP of its child. Returns n. */
 size_t bwc_chain_mtp_times(const bwc_index *idx, uint64_t times[BWC_MTP_SPAN]);
+
+/* Whether a confirmed tx with this id is indexed on the best chain: 1, 0, or -1 on a storage
+ * error. */
+int bwc_chain_tx_known(bwc_chain *c, const bwc_hash *txid);
 
 /* The state view of the best chain's tip (read-only). */
 bwc_state_view bwc_chain_view(bwc_chain *c);

@@ -196,9 +196,12 @@ out:
 
 /* After a replacement or a block: drops the sender's transactions that no longer apply in
  * sequence from its account nonce, and the ones behind them (into taken when non-NULL, else
- * freed). */
-static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from, tx_list *taken)
+ * freed). why (may be NULL) gets the result of the first that failed (ok when none did). */
+static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from, tx_list *taken,
+                              bwc_result *why)
 {
+    if (why)
+        bwc_result_ok(why);
     bwc_state_view base = bwc_chain_view(m->chain);
     bwc_account acc;
     if (bwc_state_account(&base, from, &acc) < 0)
@@ -214,6 +217,8 @@ static void revalidate_sender(bwc_mempool *m, const bwc_pubkey *from, tx_list *t
         if (!bwc_state_apply_tx(&v, &ctx, &e->tx, &e->txid, &r)) {
             bwc_log_debug(BWC_LOG_MEMPOOL, "dropping a transaction that no longer applies: %s",
                           r.reject);
+            if (why)
+                *why = r;
             /* Everything behind it goes too: the rest of the unbroken run and whatever
              * floats within BWC_MEMPOOL_NONCE_GAP of its end. */
             for (uint64_t k = n, misses = 0; misses <= BWC_MEMPOOL_NONCE_GAP; k++) {
@@ -267,11 +272,9 @@ int bwc_mempool_add_tx(bwc_mempool *m, const unsigned char *bytes, size_t len, u
         *txid_out = txid;
     if (bwc_map_get(&m->txs, txid.b, 32))
         return bwc_fail(res, BWC_RESULT_INVALID, "txn-already-in-mempool");
-    unsigned char kt[33] = {BWC_K_TX};
-    memcpy(kt + 1, txid.b, 32);
-    bwc_buf tmp = BWC_BUF_INIT;
-    int known = bwc_store_get(m->chain->store, kt, sizeof kt, &tmp);
-    bwc_buf_free(&tmp);
+    int known = bwc_chain_tx_known(m->chain, &txid);
+    if (known < 0)
+        return bwc_fail(res, BWC_RESULT_ERROR, "state-storage");
     if (known == 1)
         return bwc_fail(res, BWC_RESULT_INVALID, "txn-already-known");
     if (tx.fee < p->min_fee)
@@ -327,10 +330,25 @@ int bwc_mempool_add_tx(bwc_mempool *m, const unsigned char *bytes, size_t len, u
         tx_list_finish(m, &taken, 1);
         return bwc_fail(res, BWC_RESULT_ERROR, "out-of-memory");
     }
+    bwc_result why;
+    bwc_result_ok(&why);
     if (old)
-        revalidate_sender(m, &tx.from, &taken);
-    int stays = bwc_mempool_get(m, &txid) != NULL; /* a stale predecessor can drop it */
-    while (stays && m->bytes > m->max_bytes) {
+        revalidate_sender(m, &tx.from, &taken, &why);
+    if (!bwc_mempool_get(m, &txid)) {
+        /* A stale predecessor, or the replacement itself, failed and dropped it: refuse it and
+         * put back what it displaced (the replaced transaction among them). */
+        for (size_t i = 0; i < taken.n; i++)
+            if (taken.v[i] == e) {
+                taken.v[i] = taken.v[--taken.n];
+                tx_free(e);
+                break;
+            } /* not listed: tx_list_take already freed it */
+        tx_list_finish(m, &taken, 1);
+        if (why.code == BWC_RESULT_OK)
+            return bwc_fail(res, BWC_RESULT_ERROR, "out-of-memory");
+        return bwc_fail(res, why.code, why.reject);
+    }
+    while (m->bytes > m->max_bytes) {
         bwc_mempool_tx *w = eviction_candidate(m);
         if (!w)
             break;
@@ -556,7 +574,7 @@ void bwc_mempool_block_connected(bwc_mempool *m, const bwc_block *b)
     for (size_t i = 0; bwc_map_next(&senders, &i, &k, &kl, &v);) {
         bwc_pubkey from;
         memcpy(from.b, k, 32);
-        revalidate_sender(m, &from, NULL);
+        revalidate_sender(m, &from, NULL, NULL);
     }
     bwc_map_free(&senders);
     /* Receipts the block settled, or that can no longer settle. */

@@ -32,8 +32,9 @@ static int queue_check(void *ctx, const bwc_pubkey *pk, const bwc_hash *msg, con
         size_t cap = b->cap ? b->cap * 2 : 256;
         bwc_sigjob *j = realloc(b->jobs, cap * sizeof *j);
         if (!j) {
+            /* Not a verdict on the signature: the caller sees b->oom and fails with an error. */
             b->oom = 1;
-            return 0;
+            return 1;
         }
         b->jobs = j;
         b->cap = cap;

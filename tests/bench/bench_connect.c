@@ -60,7 +60,7 @@ static void open_bench(bench *b)
     if (!mkdtemp(b->dir))
         die("mkdtemp");
     if (!(b->store = bwc_store_open(b->dir, err, sizeof err)) ||
-        bwc_chain_open(&b->chain, b->store, &b->spec.params, b->secp, 0, err, sizeof err) != 0)
+        bwc_chain_open(&b->chain, b->store, &b->spec.params, b->secp, 2, 0, err, sizeof err) != 0)
         die(err);
 }
 

@@ -33,7 +33,7 @@ static void open_at(fixture *f, const char *dir, int reindex)
     char err[256];
     f->store = bwc_store_open(dir, err, sizeof err);
     assert_non_null(f->store);
-    assert_int_equal(bwc_chain_open(&f->chain, f->store, &f->spec.params, f->secp, reindex, err,
+    assert_int_equal(bwc_chain_open(&f->chain, f->store, &f->spec.params, f->secp, 2, reindex, err,
                                     sizeof err),
                      0);
     f->chain.listener = (bwc_chain_listener){f, NULL, on_disconnected};
@@ -542,7 +542,7 @@ static void test_wrong_chain(void **state)
     assert_int_equal(bwc_chainspec_load_named(&other, "poa-example", err, sizeof err), 0);
     bwc_store *s = bwc_store_open(f->dir, err, sizeof err);
     bwc_chain c;
-    assert_int_equal(bwc_chain_open(&c, s, &other.params, f->secp, 0, err, sizeof err), -1);
+    assert_int_equal(bwc_chain_open(&c, s, &other.params, f->secp, 2, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, "another chain"));
     bwc_chain_close(&c);
     bwc_store_close(s);

@@ -59,7 +59,7 @@ static fixture *fixture_new(size_t max_bytes)
     f->store = bwc_store_open(f->dir, err, sizeof err);
     assert_non_null(f->store);
     assert_int_equal(
-        bwc_chain_open(&f->chain, f->store, &f->spec.params, f->secp, 0, err, sizeof err), 0);
+        bwc_chain_open(&f->chain, f->store, &f->spec.params, f->secp, 2, 0, err, sizeof err), 0);
     f->chain.listener = (bwc_chain_listener){f, on_connected, on_disconnected};
     bwc_mempool_init(&f->pool, &f->chain, max_bytes);
     f->now = f->spec.params.genesis_time;
@@ -709,6 +709,35 @@ static void test_replacement_refused_keeps_original(void **state)
     fixture_free(f);
 }
 
+/* A replacement that the sender's re-check drops again (behind a predecessor that stopped
+ * applying while the pool was not told) is refused, and the transaction it replaced stays. */
+static void test_replacement_dropped_by_recheck(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new(0);
+    uint64_t min_fee = f->spec.params.min_fee;
+    bwc_tx open3 = channel_open(f, 3, 0, 2, 5000, 100, 2); /* valid at height 1 only */
+    bwc_tx a = transfer(f, 3, 1, 5, 100);
+    assert_string_equal(submit(f, &open3), "");
+    assert_string_equal(submit(f, &a), "");
+    /* Height 1 passes without the pool hearing of it: open3 is stale but still pooled. */
+    bwc_chain_listener saved = f->chain.listener;
+    memset(&f->chain.listener, 0, sizeof f->chain.listener);
+    bwc_hash id;
+    assert_int_equal(submit_block(f, bwc_chain_tip(&f->chain), 0, NULL, 0, &id),
+                     BWC_SUBMIT_ACCEPTED);
+    f->chain.listener = saved;
+    bwc_tx rep = transfer_fee(f, 3, 1, 5, 100, min_fee + min_fee);
+    const char *why = submit(f, &rep);
+    assert_string_not_equal(why, "");
+    assert_false(pooled(f, &rep));
+    assert_true(pooled(f, &a));
+    assert_true(pooled(f, &open3));
+    assert_int_equal(bwc_mempool_size(&f->pool), 2);
+    assert_int_equal(f->pool.bytes, tx_len(&a) + tx_len(&open3));
+    fixture_free(f);
+}
+
 /* ================================ templates ================================ */
 
 /* Fee rate first (rate, not fee), each sender in nonce order, a transaction that conflicts with
@@ -1077,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_eviction_refusal_changes_nothing),
         cmocka_unit_test(test_replacement_refused_keeps_original),
+        cmocka_unit_test(test_replacement_dropped_by_recheck),
         cmocka_unit_test(test_template),
         cmocka_unit_test(test_invalidated_by_others),
         cmocka_unit_test(test_future_tx_must_be_payable),
