@@ -130,8 +130,16 @@ int bwc_node_find_tx(bwc_node *n, const bwc_hash *txid, const bwc_index **blk, u
 json_t *bwc_rpc_tx_entry(bwc_node *n, const bwc_tx *tx, const bwc_hash *txid,
                          const bwc_index *blk, const bwc_pubkey *viewer);
 
-/* JSON helpers. */
+/* The error for an object the node refused (what: "TX", "block", ...): -22 when it does not
+ * decode, -27 when it is confirmed already, -20 on a storage error, -26 with the reject string
+ * when it breaks a rule. Returns NULL with err filled. */
+json_t *bwc_rpc_refused(const bwc_result *res, const char *what, bwc_rpc_error *err);
+
+/* The confirmations of a block: 0 for NULL (in the mempool), -1 when it is not on the best
+ * chain, else the tip height - its height + 1. */
+json_int_t bwc_rpc_confirmations(const bwc_node *n, const bwc_index *blk);
+
+/* JSON helpers (hex: bwc_json_hex in common/objjson.h). */
 json_t *bwc_rpc_address(const bwc_node *n, const bwc_pubkey *pk);
-json_t *bwc_rpc_hex(const void *p, size_t len);
 
 #endif

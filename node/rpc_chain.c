@@ -8,11 +8,6 @@
 #include "node/miner.h"
 #include "node/node.h"
 
-static json_t *work_hex(const unsigned char w[BWC_U256_SIZE])
-{
-    return bwc_rpc_hex(w, BWC_U256_SIZE);
-}
-
 static uint64_t mtp_of(const bwc_index *x)
 {
     uint64_t t[BWC_MTP_SPAN];
@@ -27,13 +22,13 @@ static json_t *getblockchaininfo(void *ctx, json_t *params, bwc_rpc_error *err)
     const bwc_index *tip = bwc_chain_tip(&n->chain);
     json_t *o = json_object();
     json_object_set_new(o, "chain", json_string(n->spec.name));
-    json_object_set_new(o, "chain_id", bwc_rpc_hex(n->chain.chain_id.b, 32));
+    json_object_set_new(o, "chain_id", bwc_json_hex(n->chain.chain_id.b, 32));
     json_object_set_new(o, "engine",
                         json_string(n->params->engine == BWC_ENGINE_POW ? "pow" : "poa"));
     json_object_set_new(o, "blocks", json_integer((json_int_t)tip->height));
     json_object_set_new(o, "headers", json_integer((json_int_t)n->chain.best_header->height));
-    json_object_set_new(o, "bestblockhash", bwc_rpc_hex(tip->id.b, 32));
-    json_object_set_new(o, "chainwork", work_hex(tip->work));
+    json_object_set_new(o, "bestblockhash", bwc_json_hex(tip->id.b, 32));
+    json_object_set_new(o, "chainwork", bwc_json_hex(tip->work, BWC_U256_SIZE));
     json_object_set_new(o, "time", json_integer((json_int_t)tip->header.time));
     json_object_set_new(o, "mediantime", json_integer((json_int_t)mtp_of(tip)));
     json_object_set_new(o, "finalized_height",
@@ -57,7 +52,7 @@ static json_t *getbestblockhash(void *ctx, json_t *params, bwc_rpc_error *err)
 {
     (void)params, (void)err;
     bwc_node *n = ctx;
-    return bwc_rpc_hex(bwc_chain_tip(&n->chain)->id.b, 32);
+    return bwc_json_hex(bwc_chain_tip(&n->chain)->id.b, 32);
 }
 
 static json_t *getblockhash(void *ctx, json_t *params, bwc_rpc_error *err)
@@ -71,7 +66,7 @@ static json_t *getblockhash(void *ctx, json_t *params, bwc_rpc_error *err)
     const bwc_index *x = bwc_chain_at(&n->chain, (uint64_t)h);
     if (!x)
         return bwc_rpc_fail(err, RPC_INVALID_PARAMETER, "block height out of range");
-    return bwc_rpc_hex(x->id.b, 32);
+    return bwc_json_hex(x->id.b, 32);
 }
 
 /* The known block named by parameter 0. */
@@ -90,17 +85,15 @@ static json_t *header_json(bwc_node *n, const bwc_index *x)
 {
     json_t *o = json_object();
     int active = bwc_chain_contains(&n->chain, x);
-    json_object_set_new(o, "hash", bwc_rpc_hex(x->id.b, 32));
-    json_object_set_new(
-        o, "confirmations",
-        json_integer(active ? (json_int_t)(bwc_chain_height(&n->chain) - x->height + 1) : -1));
+    json_object_set_new(o, "hash", bwc_json_hex(x->id.b, 32));
+    json_object_set_new(o, "confirmations", json_integer(bwc_rpc_confirmations(n, x)));
     json_object_set_new(o, "height", json_integer((json_int_t)x->height));
     json_object_set_new(o, "version", json_integer((json_int_t)x->header.version));
     if (x->height > 0)
-        json_object_set_new(o, "previousblockhash", bwc_rpc_hex(x->header.prev.b, 32));
+        json_object_set_new(o, "previousblockhash", bwc_json_hex(x->header.prev.b, 32));
     const bwc_index *next = active ? bwc_chain_at(&n->chain, x->height + 1) : NULL;
     if (next)
-        json_object_set_new(o, "nextblockhash", bwc_rpc_hex(next->id.b, 32));
+        json_object_set_new(o, "nextblockhash", bwc_json_hex(next->id.b, 32));
     json_object_set_new(o, "time", json_integer((json_int_t)x->header.time));
     json_object_set_new(o, "mediantime", json_integer((json_int_t)mtp_of(x)));
     json_object_set_new(o, "producer", bwc_rpc_address(n, &x->header.producer));
@@ -111,10 +104,10 @@ static json_t *header_json(bwc_node *n, const bwc_index *x)
         json_object_set_new(o, "nonce", json_integer((json_int_t)x->header.nonce));
     }
     if (x->header.has_sig)
-        json_object_set_new(o, "sig", bwc_rpc_hex(x->header.sig.b, 64));
-    json_object_set_new(o, "tx_root", bwc_rpc_hex(x->header.tx_root.b, 32));
-    json_object_set_new(o, "receipt_root", bwc_rpc_hex(x->header.receipt_root.b, 32));
-    json_object_set_new(o, "chainwork", work_hex(x->work));
+        json_object_set_new(o, "sig", bwc_json_hex(x->header.sig.b, 64));
+    json_object_set_new(o, "tx_root", bwc_json_hex(x->header.tx_root.b, 32));
+    json_object_set_new(o, "receipt_root", bwc_json_hex(x->header.receipt_root.b, 32));
+    json_object_set_new(o, "chainwork", bwc_json_hex(x->work, BWC_U256_SIZE));
     json_object_set_new(o, "n_tx", json_integer(x->n_txs));
     json_object_set_new(o, "n_receipts", json_integer(x->n_receipts));
     return o;
@@ -135,7 +128,7 @@ static json_t *getblock(void *ctx, json_t *params, bwc_rpc_error *err)
     }
     json_t *o;
     if (verbosity == 0) {
-        o = bwc_rpc_hex(raw.data, raw.len);
+        o = bwc_json_hex(raw.data, raw.len);
     } else {
         o = header_json(n, x);
         json_object_set_new(o, "size", json_integer((json_int_t)raw.len));
@@ -147,7 +140,7 @@ static json_t *getblock(void *ctx, json_t *params, bwc_rpc_error *err)
             } else {
                 bwc_hash id;
                 bwc_tx_id(&n->chain.chain_id, &b.txs[i], &id);
-                json_array_append_new(txs, bwc_rpc_hex(id.b, 32));
+                json_array_append_new(txs, bwc_json_hex(id.b, 32));
             }
         }
         for (size_t i = 0; i < b.n_receipts; i++) {
@@ -157,7 +150,7 @@ static json_t *getblock(void *ctx, json_t *params, bwc_rpc_error *err)
             } else {
                 bwc_hash id;
                 bwc_receipt_id(&n->chain.chain_id, &b.receipts[i], &id);
-                json_array_append_new(rcs, bwc_rpc_hex(id.b, 32));
+                json_array_append_new(rcs, bwc_json_hex(id.b, 32));
             }
         }
         json_object_set_new(o, "tx", txs);
@@ -182,7 +175,7 @@ static json_t *getblockheader(void *ctx, json_t *params, bwc_rpc_error *err)
         bwc_buf_free(&enc);
         return bwc_rpc_fail(err, RPC_OUT_OF_MEMORY, "out of memory");
     }
-    json_t *o = bwc_rpc_hex(enc.data, enc.len);
+    json_t *o = bwc_json_hex(enc.data, enc.len);
     bwc_buf_free(&enc);
     return o;
 }
@@ -222,7 +215,7 @@ static json_t *getchaintips(void *ctx, json_t *params, bwc_rpc_error *err)
         }
         json_t *t = json_object();
         json_object_set_new(t, "height", json_integer((json_int_t)x->height));
-        json_object_set_new(t, "hash", bwc_rpc_hex(x->id.b, 32));
+        json_object_set_new(t, "hash", bwc_json_hex(x->id.b, 32));
         json_object_set_new(t, "branchlen", json_integer((json_int_t)(x->height - f->height)));
         json_object_set_new(t, "status", json_string(status));
         json_array_append_new(tips, t);
@@ -250,10 +243,7 @@ static json_t *submitblock(void *ctx, json_t *params, bwc_rpc_error *err)
     case BWC_SUBMIT_ORPHAN:
         return json_string("orphan");
     case BWC_SUBMIT_REJECTED:
-        if (res.code == BWC_RESULT_MALFORMED)
-            return bwc_rpc_fail(err, RPC_DESERIALIZATION_ERROR, "block decode failed: %s",
-                                res.reject);
-        return bwc_rpc_fail(err, RPC_VERIFY_REJECTED, "%s", res.reject);
+        return bwc_rpc_refused(&res, "block", err);
     default:
         return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "storage failed");
     }
@@ -291,7 +281,7 @@ static json_t *generate(void *ctx, json_t *params, bwc_rpc_error *err)
             return bwc_rpc_fail(err, RPC_MISC_ERROR, "block production failed: %s",
                                 res.reject);
         }
-        json_array_append_new(ids, bwc_rpc_hex(id.b, 32));
+        json_array_append_new(ids, bwc_json_hex(id.b, 32));
     }
     return ids;
 }

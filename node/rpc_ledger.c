@@ -156,7 +156,9 @@ static int touches(const bwc_tx *tx, const bwc_pubkey *who)
     return 0;
 }
 
-/* Blocks listed by listsinceblock at most (the caller pages with lastblock). */
+/* Blocks listed by listsinceblock at most (the caller pages with lastblock). It also stops
+ * after the block that brings the list to LIST_MAX transactions: blocks are listed whole, and
+ * lastblock is the last block fully listed, so the next call starts where this one ended. */
 #define SINCEBLOCK_MAX_BLOCKS 10000
 
 static json_t *listsinceblock(void *ctx, json_t *params, bwc_rpc_error *err)
@@ -202,10 +204,14 @@ static json_t *listsinceblock(void *ctx, json_t *params, bwc_rpc_error *err)
                                   bwc_rpc_tx_entry(n, &b.txs[i], &txid, blk, filter ? &who : NULL));
         }
         bwc_block_free(&b);
+        if (json_array_size(txs) >= LIST_MAX) {
+            to = h;
+            break;
+        }
     }
     json_t *o = json_object();
     json_object_set_new(o, "transactions", txs);
-    json_object_set_new(o, "lastblock", bwc_rpc_hex(bwc_chain_at(&n->chain, to)->id.b, 32));
+    json_object_set_new(o, "lastblock", bwc_json_hex(bwc_chain_at(&n->chain, to)->id.b, 32));
     return o;
 }
 
@@ -218,23 +224,30 @@ static const char *lifecycle(bwc_node *n, uint64_t expiry, uint64_t closed)
     return bwc_chain_height(&n->chain) < expiry ? "open" : "settling";
 }
 
+/* The lifecycle fields channels and pools share: settle_until, opened, closed and state. */
+static void set_lifecycle(bwc_node *n, json_t *o, uint64_t expiry, uint64_t opened,
+                          uint64_t closed)
+{
+    json_object_set_new(o, "settle_until", bwc_json_u64(expiry + n->params->settle_window));
+    json_object_set_new(o, "opened", bwc_json_u64(opened));
+    json_object_set_new(o, "closed", bwc_json_u64(closed));
+    json_object_set_new(o, "state", json_string(lifecycle(n, expiry, closed)));
+}
+
 static json_t *channel_json(bwc_node *n, const bwc_hash *id, const bwc_channel *c)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "channel_id", bwc_rpc_hex(id->b, 32));
+    json_object_set_new(o, "channel_id", bwc_json_hex(id->b, 32));
     json_object_set_new(o, "consumer", bwc_rpc_address(n, &c->consumer));
     json_object_set_new(o, "relay", bwc_rpc_address(n, &c->relay));
     json_object_set_new(o, "deposit", bwc_json_u64(c->deposit));
     json_object_set_new(o, "price", bwc_json_u64(c->price));
     json_object_set_new(o, "expiry", bwc_json_u64(c->expiry));
-    json_object_set_new(o, "settle_until", bwc_json_u64(c->expiry + n->params->settle_window));
+    set_lifecycle(n, o, c->expiry, c->opened, c->closed);
     json_object_set_new(o, "claimed", bwc_json_u64(c->claimed));
     json_object_set_new(o, "seq", bwc_json_u64(c->seq));
     json_object_set_new(o, "bytes", bwc_json_u64(c->bytes));
-    json_object_set_new(o, "digest", bwc_rpc_hex(c->digest.b, 32));
-    json_object_set_new(o, "opened", bwc_json_u64(c->opened));
-    json_object_set_new(o, "closed", bwc_json_u64(c->closed));
-    json_object_set_new(o, "state", json_string(lifecycle(n, c->expiry, c->closed)));
+    json_object_set_new(o, "digest", bwc_json_hex(c->digest.b, 32));
     return o;
 }
 
@@ -298,20 +311,17 @@ static json_t *listchannels(void *ctx, json_t *params, bwc_rpc_error *err)
 static json_t *pool_json(bwc_node *n, const bwc_hash *id, const bwc_pool *p)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "pool_id", bwc_rpc_hex(id->b, 32));
+    json_object_set_new(o, "pool_id", bwc_json_hex(id->b, 32));
     json_object_set_new(o, "sponsor", bwc_rpc_address(n, &p->sponsor));
-    json_object_set_new(o, "content_id", bwc_rpc_hex(p->content_id.b, 32));
+    json_object_set_new(o, "content_id", bwc_json_hex(p->content_id.b, 32));
     json_object_set_new(o, "amount", bwc_json_u64(p->amount));
     json_object_set_new(o, "balance", bwc_json_u64(p->balance));
     json_object_set_new(o, "price", bwc_json_u64(p->price));
     json_object_set_new(o, "per_consumer_cap", bwc_json_u64(p->per_consumer_cap));
     json_object_set_new(o, "expiry", bwc_json_u64(p->expiry));
-    json_object_set_new(o, "settle_until", bwc_json_u64(p->expiry + n->params->settle_window));
+    set_lifecycle(n, o, p->expiry, p->opened, p->closed);
     if (p->has_ticket_key)
         json_object_set_new(o, "ticket_key", bwc_rpc_address(n, &p->ticket_key));
-    json_object_set_new(o, "opened", bwc_json_u64(p->opened));
-    json_object_set_new(o, "closed", bwc_json_u64(p->closed));
-    json_object_set_new(o, "state", json_string(lifecycle(n, p->expiry, p->closed)));
     return o;
 }
 
@@ -347,7 +357,7 @@ static json_t *getpool(void *ctx, json_t *params, bwc_rpc_error *err)
 static json_t *content_json(bwc_node *n, const bwc_hash *id, const bwc_content *c)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "content_id", bwc_rpc_hex(id->b, 32));
+    json_object_set_new(o, "content_id", bwc_json_hex(id->b, 32));
     json_object_set_new(o, "publisher", bwc_rpc_address(n, &c->publisher));
     json_object_set_new(o, "size", bwc_json_u64(c->size));
     json_object_set_new(o, "chunk_size", bwc_json_u64(c->chunk_size));
@@ -480,7 +490,7 @@ static json_t *validateaddress(void *ctx, json_t *params, bwc_rpc_error *err)
         json_object_set_new(o, "error", json_string(why));
     } else {
         json_object_set_new(o, "address", bwc_rpc_address(n, &pk));
-        json_object_set_new(o, "pubkey", bwc_rpc_hex(pk.b, 32));
+        json_object_set_new(o, "pubkey", bwc_json_hex(pk.b, 32));
     }
     return o;
 }
@@ -499,7 +509,9 @@ void bwc_rpc_register_ledger(bwc_node *n)
     bwc_rpc_register(s, "listsinceblock", listsinceblock, n, "blockhash,address",
                      "listsinceblock ( \"blockhash\" \"address\" )\nConfirmed transactions in "
                      "the blocks after blockhash (all, or those touching address), oldest "
-                     "first, at most 10000 blocks, and lastblock to continue from.");
+                     "first, at most 10000 blocks (it also stops after the block that reaches 10000 "
+                     "transactions), and lastblock, the last block fully listed, to continue "
+                     "from.");
     bwc_rpc_register(s, "getchannel", getchannel, n, "channel_id",
                      "getchannel \"channel_id\"\nA payment channel: parties, deposit, price, "
                      "expiry, what was claimed and its state.");

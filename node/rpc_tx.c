@@ -31,11 +31,9 @@ static void set_block_fields(bwc_node *n, json_t *o, const bwc_index *blk)
         json_object_set_new(o, "confirmations", json_integer(0));
         return;
     }
-    json_object_set_new(o, "blockhash", bwc_rpc_hex(blk->id.b, 32));
+    json_object_set_new(o, "blockhash", bwc_json_hex(blk->id.b, 32));
     json_object_set_new(o, "height", json_integer((json_int_t)blk->height));
-    json_object_set_new(
-        o, "confirmations",
-        json_integer((json_int_t)(bwc_chain_height(&n->chain) - blk->height + 1)));
+    json_object_set_new(o, "confirmations", json_integer(bwc_rpc_confirmations(n, blk)));
     json_object_set_new(o, "time", json_integer((json_int_t)blk->header.time));
 }
 
@@ -53,7 +51,7 @@ json_t *bwc_rpc_tx_entry(bwc_node *n, const bwc_tx *tx, const bwc_hash *txid,
 {
     json_t *o = json_object();
     const char *type = bwc_tx_type_name(tx->type);
-    json_object_set_new(o, "txid", bwc_rpc_hex(txid->b, 32));
+    json_object_set_new(o, "txid", bwc_json_hex(txid->b, 32));
     json_object_set_new(o, "type", json_string(type ? type : "unknown"));
     const bwc_pubkey *to = NULL;
     if (tx->type == BWC_TX_TRANSFER)
@@ -70,21 +68,21 @@ json_t *bwc_rpc_tx_entry(bwc_node *n, const bwc_tx *tx, const bwc_hash *txid,
     if (tx->type == BWC_TX_TRANSFER) {
         const bwc_tx_transfer *t = &tx->body.transfer;
         json_object_set_new(o, "to", bwc_rpc_address(n, &t->to));
-        json_object_set_new(o, "amount", json_integer((json_int_t)t->amount));
+        json_object_set_new(o, "amount", bwc_json_u64(t->amount));
         if (t->memo_len) {
-            json_object_set_new(o, "memo", bwc_rpc_hex(t->memo, t->memo_len));
+            json_object_set_new(o, "memo", bwc_json_hex(t->memo, t->memo_len));
             json_t *text = memo_text(t->memo, t->memo_len);
             if (text)
                 json_object_set_new(o, "memo_text", text);
         }
     } else if (tx->type == BWC_TX_CHANNEL_OPEN) {
         json_object_set_new(o, "relay", bwc_rpc_address(n, to));
-        json_object_set_new(o, "amount", json_integer((json_int_t)tx->body.channel_open.deposit));
+        json_object_set_new(o, "amount", bwc_json_u64(tx->body.channel_open.deposit));
     } else if (tx->type == BWC_TX_SPONSOR) {
-        json_object_set_new(o, "amount", json_integer((json_int_t)tx->body.sponsor.amount));
+        json_object_set_new(o, "amount", bwc_json_u64(tx->body.sponsor.amount));
     }
-    json_object_set_new(o, "fee", json_integer((json_int_t)tx->fee));
-    json_object_set_new(o, "nonce", json_integer((json_int_t)tx->nonce));
+    json_object_set_new(o, "fee", bwc_json_u64(tx->fee));
+    json_object_set_new(o, "nonce", bwc_json_u64(tx->nonce));
     set_block_fields(n, o, blk);
     return o;
 }
@@ -97,7 +95,7 @@ static int lookup_tx(bwc_node *n, const bwc_hash *txid, bwc_tx *tx, json_t **hex
     const bwc_mempool_tx *e = bwc_mempool_get(&n->mempool, txid);
     if (e) {
         *tx = e->tx;
-        *hex = bwc_rpc_hex(e->bytes, e->len);
+        *hex = bwc_json_hex(e->bytes, e->len);
         *blk = NULL;
         return 1;
     }
@@ -112,8 +110,12 @@ static int lookup_tx(bwc_node *n, const bwc_hash *txid, bwc_tx *tx, json_t **hex
     }
     *tx = b.txs[i];
     bwc_buf enc = BWC_BUF_INIT;
-    bwc_tx_encode(tx, 0, &enc);
-    *hex = bwc_rpc_hex(enc.data, enc.len);
+    if (!bwc_tx_encode(tx, 0, &enc)) {
+        bwc_buf_free(&enc);
+        bwc_block_free(&b);
+        return -1;
+    }
+    *hex = bwc_json_hex(enc.data, enc.len);
     bwc_buf_free(&enc);
     bwc_block_free(&b);
     return 1;
@@ -186,20 +188,6 @@ static json_t *decoderawtransaction(void *ctx, json_t *params, bwc_rpc_error *er
     return o;
 }
 
-/* The error for an object the mempool refused: -22 when it does not decode, -27 when it is
- * confirmed already, -26 with the reject string when it breaks a rule. */
-static json_t *refused(const bwc_result *res, const char *what, bwc_rpc_error *err)
-{
-    if (res->code == BWC_RESULT_MALFORMED)
-        return bwc_rpc_fail(err, RPC_DESERIALIZATION_ERROR, "%s decode failed: %s", what,
-                            res->reject);
-    if (strcmp(res->reject, "txn-already-known") == 0)
-        return bwc_rpc_fail(err, RPC_VERIFY_ALREADY_IN_CHAIN, "%s", res->reject);
-    if (res->code == BWC_RESULT_ERROR)
-        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "%s", res->reject);
-    return bwc_rpc_fail(err, RPC_VERIFY_REJECTED, "%s", res->reject);
-}
-
 static json_t *sendrawtransaction(void *ctx, json_t *params, bwc_rpc_error *err)
 {
     bwc_node *n = ctx;
@@ -212,9 +200,9 @@ static json_t *sendrawtransaction(void *ctx, json_t *params, bwc_rpc_error *err)
     int ok = bwc_mempool_add_tx(&n->mempool, bytes, len, bwc_node_now(), &txid, &res);
     free(bytes);
     if (!ok)
-        return refused(&res, "TX", err);
+        return bwc_rpc_refused(&res, "TX", err);
     bwc_node_announce(n, BWC_INV_TX, &txid);
-    return bwc_rpc_hex(txid.b, 32);
+    return bwc_json_hex(txid.b, 32);
 }
 
 static json_t *sendrawreceipt(void *ctx, json_t *params, bwc_rpc_error *err)
@@ -229,9 +217,9 @@ static json_t *sendrawreceipt(void *ctx, json_t *params, bwc_rpc_error *err)
     int ok = bwc_mempool_add_receipt(&n->mempool, bytes, len, &rid, &res);
     free(bytes);
     if (!ok)
-        return refused(&res, "receipt", err);
+        return bwc_rpc_refused(&res, "receipt", err);
     bwc_node_announce(n, BWC_INV_RECEIPT, &rid);
-    return bwc_rpc_hex(rid.b, 32);
+    return bwc_json_hex(rid.b, 32);
 }
 
 static json_t *getmempoolinfo(void *ctx, json_t *params, bwc_rpc_error *err)
@@ -267,11 +255,11 @@ static json_t *getrawmempool(void *ctx, json_t *params, bwc_rpc_error *err)
             continue;
         }
         json_t *o = json_object();
-        json_object_set_new(o, "fee", json_integer((json_int_t)e->tx.fee));
+        json_object_set_new(o, "fee", bwc_json_u64(e->tx.fee));
         json_object_set_new(o, "size", json_integer((json_int_t)e->len));
         json_object_set_new(o, "time", json_integer((json_int_t)e->time));
         json_object_set_new(o, "from", bwc_rpc_address(n, &e->tx.from));
-        json_object_set_new(o, "nonce", json_integer((json_int_t)e->tx.nonce));
+        json_object_set_new(o, "nonce", bwc_json_u64(e->tx.nonce));
         json_object_set_new(out, hex, o);
     }
     return out;

@@ -105,7 +105,23 @@ json_t *bwc_rpc_address(const bwc_node *n, const bwc_pubkey *pk)
     return bwc_json_address(n->params->hrp, pk);
 }
 
-json_t *bwc_rpc_hex(const void *p, size_t len)
+json_int_t bwc_rpc_confirmations(const bwc_node *n, const bwc_index *blk)
 {
-    return bwc_json_hex(p, len);
+    if (!blk)
+        return 0;
+    if (!bwc_chain_contains(&n->chain, blk))
+        return -1;
+    return (json_int_t)(bwc_chain_height(&n->chain) - blk->height + 1);
+}
+
+json_t *bwc_rpc_refused(const bwc_result *res, const char *what, bwc_rpc_error *err)
+{
+    if (res->code == BWC_RESULT_MALFORMED)
+        return bwc_rpc_fail(err, RPC_DESERIALIZATION_ERROR, "%s decode failed: %s", what,
+                            res->reject);
+    if (strcmp(res->reject, "txn-already-known") == 0)
+        return bwc_rpc_fail(err, RPC_VERIFY_ALREADY_IN_CHAIN, "%s", res->reject);
+    if (res->code == BWC_RESULT_ERROR)
+        return bwc_rpc_fail(err, RPC_DATABASE_ERROR, "%s", res->reject);
+    return bwc_rpc_fail(err, RPC_VERIFY_REJECTED, "%s", res->reject);
 }

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "common/fileio.h"
+#include "consensus/cbor.h"
 
 #define WWW_AUTH_HEADER "Basic realm=\"jsonrpc\""
 #define COOKIE_SECRET_BYTES 32
@@ -86,6 +87,25 @@ struct bwc_rpc_server {
 };
 
 
+/* Makes s valid UTF-8 in place: a character truncation split, or invalid bytes a caller's
+ * string brought, become '?', so json_pack never refuses the message. */
+static void utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3
+                   : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+        if (len == 1) {
+            i++;
+        } else if (len && len <= n - i && bwc_utf8_valid(p + i, len)) {
+            i += len;
+        } else {
+            p[i++] = '?';
+        }
+    }
+}
+
 json_t *bwc_rpc_fail(bwc_rpc_error *err, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -94,6 +114,7 @@ json_t *bwc_rpc_fail(bwc_rpc_error *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        utf8_sanitize(err->message);
     }
     return NULL;
 }
@@ -401,9 +422,14 @@ static json_t *help_handler(void *ctx, json_t *params, bwc_rpc_error *err)
 
 enum { V1 = 1, V2 = 2 };
 
+/* Never NULL for a failed call: a message jansson refuses (or no memory) still yields a fixed
+ * internal error rather than "error": null beside a null result. */
 static json_t *error_obj(int code, const char *message)
 {
-    return json_pack("{s:i,s:s}", "code", code, "message", message);
+    json_t *e = json_pack("{s:i,s:s}", "code", code, "message", message);
+    if (!e)
+        e = json_pack("{s:i,s:s}", "code", RPC_INTERNAL_ERROR, "message", "internal error");
+    return e;
 }
 
 /* A reply object. result and error are stolen (either may be NULL); id is borrowed. Version 1
@@ -519,7 +545,7 @@ static json_t *execute_one(bwc_rpc_server *srv, json_t *req, int *version)
             if (!result && !err.code)
                 bwc_rpc_fail(&err, RPC_INTERNAL_ERROR, "%s failed", method);
             if (!result && !err.message[0])
-                snprintf(err.message, sizeof err.message, "%s failed", method);
+                bwc_rpc_fail(&err, err.code, "%s failed", method);
         } else if (!err.code) {
             bwc_rpc_fail(&err, RPC_OUT_OF_MEMORY, "out of memory");
         }
@@ -531,6 +557,7 @@ static json_t *execute_one(bwc_rpc_server *srv, json_t *req, int *version)
     }
     if (result)
         return reply_obj(*version, result, NULL, id);
+    utf8_sanitize(err.message); /* a handler may have written it directly */
     return reply_obj(*version, NULL, error_obj(err.code, err.message), id);
 }
 
@@ -580,6 +607,7 @@ static char *execute_body(bwc_rpc_server *srv, const char *body, size_t len, int
         /* The version is unknown here, so the reply is version 1's shape, as Bitcoin Core. */
         snprintf(msg, sizeof msg, "Parse error: %s at line %d column %d", jerr.text, jerr.line,
                  jerr.column);
+        utf8_sanitize(msg);
         reply = reply_obj(V1, NULL, error_obj(RPC_PARSE_ERROR, msg), NULL);
         *status = 500;
     } else if (json_is_array(in)) {
