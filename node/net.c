@@ -24,10 +24,6 @@
 #include "common/random.h"
 #include "node/node.h"
 
-uint64_t bwc_net_now_ms(void)
-{
-    return bwc_node_now_ms();
-}
 
 static size_t max_payload(const bwc_net *net)
 {
@@ -195,8 +191,12 @@ static void save_state(bwc_net *net)
     net->addrs_dirty = 0;
 }
 
+static int ban_set(bwc_net *net, const char *host, const bwc_netmask *m, uint64_t until,
+                   const char *reason);
+
 static void load_state(bwc_net *net)
 {
+    uint64_t now = bwc_node_now();
     char path[4200];
     json_error_t jerr;
     path_of(net, "peers.json", path, sizeof path);
@@ -228,11 +228,9 @@ static void load_state(bwc_net *net)
         const char *host = json_string_value(json_object_get(v, "address"));
         json_int_t until = json_integer_value(json_object_get(v, "until"));
         const char *reason = json_string_value(json_object_get(v, "reason"));
-        if (host && until > 0 && bwc_net_ban(net, host, 0, reason ? reason : "") == 0) {
-            for (size_t j = 0; j < net->n_bans; j++)
-                if (strcmp(net->bans[j].host, host) == 0)
-                    net->bans[j].until = (uint64_t)until;
-        }
+        bwc_netmask m;
+        if (host && until > 0 && (uint64_t)until > now && bwc_netmask_parse(&m, host))
+            ban_set(net, host, &m, (uint64_t)until, reason ? reason : "");
     }
     json_decref(b);
     net->addrs_dirty = 0;
@@ -240,90 +238,117 @@ static void load_state(bwc_net *net)
 
 /* ---- bans ---- */
 
-/* host is "ip" or "ip/bits"; addr an IP. */
-static int ban_matches(const char *ban, const char *addr)
+/* host as a socket address (port 0 unless given). Returns the length, or 0 if not an IP. */
+static int host_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss)
 {
-    char net_s[BWC_HOST_MAX + 1];
-    const char *slash = strchr(ban, '/');
-    if (!slash)
-        return strcmp(ban, addr) == 0;
-    size_t nl = (size_t)(slash - ban);
-    if (nl >= sizeof net_s)
-        return 0;
-    memcpy(net_s, ban, nl);
-    net_s[nl] = '\0';
-    int bits = atoi(slash + 1);
-    unsigned char a[16], b[16];
-    int fam = strchr(net_s, ':') ? AF_INET6 : AF_INET;
-    int len = fam == AF_INET ? 4 : 16;
-    if (inet_pton(fam, net_s, a) != 1 || inet_pton(fam, addr, b) != 1 || bits < 0 ||
-        bits > len * 8)
-        return 0;
-    for (int i = 0; i < bits; i++)
-        if (((a[i / 8] ^ b[i / 8]) >> (7 - i % 8)) & 1)
-            return 0;
-    return 1;
+    memset(ss, 0, sizeof *ss);
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? (int)sizeof *in6 : 0;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? (int)sizeof *in : 0;
 }
 
-int bwc_net_is_banned(const bwc_net *net, const char *host, uint64_t now)
+static int banned_addr(const bwc_net *net, const struct sockaddr *sa, uint64_t now)
 {
     for (size_t i = 0; i < net->n_bans; i++)
-        if (net->bans[i].until > now && ban_matches(net->bans[i].host, host))
+        if (net->bans[i].until > now && bwc_netmask_match(&net->bans[i].mask, sa))
             return 1;
     return 0;
 }
 
-int bwc_net_ban(bwc_net *net, const char *host, uint64_t seconds, const char *reason)
+static bwc_ban *ban_find(bwc_net *net, const bwc_netmask *m)
 {
-    char ip[BWC_HOST_MAX + 1];
-    const char *slash = strchr(host, '/');
-    size_t hl = slash ? (size_t)(slash - host) : strlen(host);
-    unsigned char buf[16];
-    if (hl >= sizeof ip)
-        return -1;
-    memcpy(ip, host, hl);
-    ip[hl] = '\0';
-    if (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1)
-        return -1;
-    if (slash) {
-        char *end;
-        long bits = strtol(slash + 1, &end, 10);
-        if (*end || bits < 0 || bits > (strchr(ip, ':') ? 128 : 32))
+    for (size_t i = 0; i < net->n_bans; i++)
+        if (memcmp(&net->bans[i].mask, m, sizeof *m) == 0)
+            return &net->bans[i];
+    return NULL;
+}
+
+/* Drops bans that have run out. */
+static void prune_bans(bwc_net *net, uint64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < net->n_bans; i++)
+        if (net->bans[i].until > now)
+            net->bans[k++] = net->bans[i];
+    if (k != net->n_bans) {
+        net->n_bans = k;
+        net->addrs_dirty = 1;
+    }
+}
+
+/* Adds or renews the ban of m until the absolute time until. At BWC_NET_MAX_BANS the ban
+ * that expires first makes room. Returns 0, or -1 out of memory. */
+static int ban_set(bwc_net *net, const char *host, const bwc_netmask *m, uint64_t until,
+                   const char *reason)
+{
+    bwc_ban *e = ban_find(net, m);
+    if (!e && net->n_bans >= BWC_NET_MAX_BANS) {
+        e = &net->bans[0];
+        for (size_t i = 1; i < net->n_bans; i++)
+            if (net->bans[i].until < e->until)
+                e = &net->bans[i];
+    }
+    if (!e) {
+        bwc_ban *b = realloc(net->bans, (net->n_bans + 1) * sizeof *b);
+        if (!b)
             return -1;
+        net->bans = b;
+        e = &net->bans[net->n_bans++];
     }
-    uint64_t until = bwc_node_now() + (seconds ? seconds : BWC_NET_BAN_SECONDS);
-    for (size_t i = 0; i < net->n_bans; i++) {
-        if (strcmp(net->bans[i].host, host) == 0) {
-            net->bans[i].until = until;
-            return 0;
-        }
-    }
-    bwc_ban *b = realloc(net->bans, (net->n_bans + 1) * sizeof *b);
-    if (!b)
-        return -1;
-    net->bans = b;
-    bwc_ban *e = &net->bans[net->n_bans++];
     snprintf(e->host, sizeof e->host, "%s", host);
     snprintf(e->reason, sizeof e->reason, "%s", reason);
+    e->mask = *m;
     e->until = until;
     net->addrs_dirty = 1;
+    return 0;
+}
+
+int bwc_net_is_banned(const bwc_net *net, const char *host, uint64_t now)
+{
+    struct sockaddr_storage ss;
+    if (host_sockaddr(host, 0, &ss))
+        return banned_addr(net, (struct sockaddr *)&ss, now);
+    /* A subnet: banned when that very subnet is. */
+    bwc_netmask m;
+    if (!bwc_netmask_parse(&m, host))
+        return 0;
+    const bwc_ban *b = ban_find((bwc_net *)net, &m);
+    return b && b->until > now;
+}
+
+int bwc_net_ban(bwc_net *net, const char *host, uint64_t seconds, const char *reason)
+{
+    bwc_netmask m;
+    if (!bwc_netmask_parse(&m, host))
+        return -1;
+    uint64_t until = bwc_node_now() + (seconds ? seconds : BWC_NET_BAN_SECONDS);
+    if (ban_set(net, host, &m, until, reason) != 0)
+        return -1;
     /* Existing connections from a banned address go too. */
-    for (bwc_peer *p = net->peers; p; p = p->next)
-        if (ban_matches(host, p->host))
+    for (bwc_peer *p = net->peers; p; p = p->next) {
+        struct sockaddr_storage ss;
+        if (host_sockaddr(p->host, 0, &ss) && bwc_netmask_match(&m, (struct sockaddr *)&ss))
             bwc_peer_close(p, "banned");
+    }
     return 0;
 }
 
 int bwc_net_unban(bwc_net *net, const char *host)
 {
-    for (size_t i = 0; i < net->n_bans; i++) {
-        if (strcmp(net->bans[i].host, host) == 0) {
-            net->bans[i] = net->bans[--net->n_bans];
-            net->addrs_dirty = 1;
-            return 0;
-        }
-    }
-    return -1;
+    bwc_netmask m;
+    bwc_ban *b = bwc_netmask_parse(&m, host) ? ban_find(net, &m) : NULL;
+    if (!b)
+        return -1;
+    *b = net->bans[--net->n_bans];
+    net->addrs_dirty = 1;
+    return 0;
 }
 
 void bwc_net_clear_bans(bwc_net *net)
@@ -385,7 +410,7 @@ void bwc_peer_send(bwc_peer *p, const bwc_msg *m)
     }
     bufferevent_write(p->bev, frame.data, frame.len);
     p->bytes_sent += frame.len;
-    p->last_send_ms = bwc_net_now_ms();
+    p->last_send_ms = bwc_node_now_ms();
     bwc_log_debug(BWC_LOG_NET, "sent %s (%zu bytes) to peer %llu", bwc_msg_name(m->type),
                   frame.len, (unsigned long long)p->id);
     bwc_buf_free(&frame);
@@ -407,7 +432,6 @@ static void send_version(bwc_peer *p)
     m.nonce = net->nonce;
     m.time = bwc_node_now();
     bwc_peer_send(p, &m);
-    p->sent_version = 1;
 }
 
 static void on_version(bwc_peer *p, const bwc_msg *m)
@@ -432,7 +456,6 @@ static void on_version(bwc_peer *p, const bwc_msg *m)
     p->got_version = 1;
     p->version = m->version;
     p->start_height = m->height;
-    p->best = m->best;
     snprintf(p->agent, sizeof p->agent, "%s", m->agent);
     p->listen_port = m->port;
     p->best_known = bwc_chain_find(&net->node->chain, &m->best);
@@ -449,7 +472,7 @@ static void on_version(bwc_peer *p, const bwc_msg *m)
 
 static void handle(bwc_peer *p, bwc_msg *m)
 {
-    p->last_recv_ms = bwc_net_now_ms();
+    p->last_recv_ms = bwc_node_now_ms();
     if (m->type == BWC_MSG_VERSION) {
         on_version(p, m);
         return;
@@ -491,7 +514,7 @@ static void handle(bwc_peer *p, bwc_msg *m)
     }
     case BWC_MSG_PONG:
         if (p->ping_nonce && m->nonce == p->ping_nonce) {
-            p->ping_ms = bwc_net_now_ms() - p->ping_start_ms;
+            p->ping_ms = bwc_node_now_ms() - p->ping_start_ms;
             if (!p->min_ping_ms || p->ping_ms < p->min_ping_ms)
                 p->min_ping_ms = p->ping_ms;
             p->ping_nonce = 0;
@@ -548,13 +571,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (!p->connected && !p->inbound) {
-            bwc_addr_entry *e = addr_find(p->net, p->host, p->port);
-            if (e) {
-                e->attempts++;
-                p->net->addrs_dirty = 1;
-            }
-        }
         bwc_peer_close(p, what & BEV_EVENT_EOF ? "closed by peer" : "connection error");
     }
 }
@@ -572,7 +588,7 @@ static bwc_peer *peer_new(bwc_net *net, struct bufferevent *bev, const char *hos
     snprintf(p->host, sizeof p->host, "%s", host);
     p->port = port;
     format_name(p->name, sizeof p->name, host, port);
-    p->connect_ms = p->last_recv_ms = bwc_net_now_ms();
+    p->connect_ms = p->last_recv_ms = bwc_node_now_ms();
     bwc_map_init(&p->known);
     /* Never buffer more than one whole frame: libevent stops reading at the high mark. */
     bufferevent_setwatermark(bev, EV_READ, 0, BWC_FRAME_HEADER + max_payload(net));
@@ -599,10 +615,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         port = ntohs(in6->sin6_port);
     }
-    if (bwc_net_is_banned(net, host, bwc_node_now()) ||
-        bwc_net_count(net, 1) >= net->max_inbound) {
+    int banned = banned_addr(net, sa, bwc_node_now());
+    if (banned || bwc_net_count(net, 1) >= net->max_inbound) {
         bwc_log_debug(BWC_LOG_NET, "refused a connection from %s (%s)", host,
-                      bwc_net_is_banned(net, host, bwc_node_now()) ? "banned" : "full");
+                      banned ? "banned" : "full");
         evutil_closesocket(fd);
         return;
     }
@@ -635,23 +651,9 @@ static bwc_peer *find_peer(bwc_net *net, const char *host, uint16_t port)
 static bwc_peer *connect_to(bwc_net *net, const char *host, uint16_t port, int manual)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    int sslen;
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-            return NULL;
-        sslen = sizeof *in6;
-    } else {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-            return NULL;
-        sslen = sizeof *in;
-    }
+    int sslen = host_sockaddr(host, port, &ss);
+    if (!sslen)
+        return NULL;
     struct bufferevent *bev = bufferevent_socket_new(net->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
@@ -751,6 +753,14 @@ static void reap(bwc_net *net)
         bwc_peer *p = *pp;
         if (p->disconnect) {
             *pp = p->next;
+            if (!p->inbound && !p->got_verack && !net->stopping) {
+                /* An outbound attempt that never completed its handshake: back off. */
+                bwc_addr_entry *e = addr_find(net, p->host, p->port);
+                if (e) {
+                    e->attempts++;
+                    net->addrs_dirty = 1;
+                }
+            }
             bwc_sync_peer_gone(p);
             if (p->got_verack)
                 bwc_log(BWC_LOG_INFO, "peer %llu (%s) disconnected", (unsigned long long)p->id,
@@ -823,6 +833,8 @@ static void open_connections(bwc_net *net)
     }
     connect_list(net, net->added, net->n_added, now);
     size_t out = bwc_net_count(net, 0);
+    if (out >= net->max_outbound)
+        return;
     for (size_t i = 0; i < net->n_addrs && out < net->max_outbound; i++) {
         bwc_addr_entry *e = &net->addrs[i];
         if (find_peer(net, e->host, e->port) || bwc_net_is_banned(net, e->host, now) ||
@@ -837,10 +849,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     bwc_net *net = arg;
-    uint64_t now_ms = bwc_net_now_ms();
+    uint64_t now_ms = bwc_node_now_ms();
     reap(net);
     check_timeouts(net, now_ms);
-    open_connections(net);
+    if (now_ms - net->last_open_ms >= 1000) {
+        net->last_open_ms = now_ms;
+        prune_bans(net, bwc_node_now());
+        open_connections(net);
+    }
     bwc_sync_tick(net, now_ms);
     reap(net);
     if (net->addrs_dirty && now_ms - net->last_save_ms > 60000) {
@@ -957,6 +973,7 @@ void bwc_net_stop(bwc_net *net)
         event_free(net->timer);
     for (int i = 0; i < net->n_listeners; i++)
         evconnlistener_free(net->listeners[i]);
+    net->stopping = 1;
     for (bwc_peer *p = net->peers; p; p = p->next)
         p->disconnect = 1;
     reap(net);

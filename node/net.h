@@ -9,6 +9,7 @@
 #include "common/map.h"
 #include "node/chain.h"
 #include "node/p2pmsg.h"
+#include "node/rpcserver.h"
 
 struct bwc_node;
 struct bufferevent;
@@ -22,6 +23,7 @@ struct event;
 #define BWC_NET_TIMEOUT_SECONDS 90  /* no answer at all for this long: disconnect */
 #define BWC_NET_BAN_SCORE 100
 #define BWC_NET_BAN_SECONDS (24 * 3600)
+#define BWC_NET_MAX_BANS 10000 /* beyond, the ban that expires first is dropped */
 #define BWC_NET_BLOCKS_IN_FLIGHT 16   /* per peer */
 #define BWC_NET_DOWNLOAD_WINDOW 1024  /* blocks ahead of the tip we fetch */
 #define BWC_NET_BLOCK_TIMEOUT_SECONDS 30
@@ -45,10 +47,9 @@ typedef struct bwc_peer {
     int inbound;
     int manual;       /* from -connect, -addnode or the addnode RPC */
     int connected;    /* TCP is up */
-    int got_version, got_verack, sent_version;
+    int got_version, got_verack;
     int disconnect;   /* marked: closed at the next maintenance pass */
-    uint64_t version, start_height, time_offset;
-    bwc_hash best;
+    uint64_t version, start_height;
     char agent[BWC_USER_AGENT_MAX + 1];
     uint16_t listen_port;
     uint64_t connect_ms, last_recv_ms, last_send_ms;
@@ -63,9 +64,8 @@ typedef struct bwc_peer {
     uint64_t in_flight_ms[BWC_NET_BLOCKS_IN_FLIGHT];
     size_t n_in_flight;
     uint64_t inv_window_ms, inv_in_window;
-    int sync_started;            /* we sent it a getheaders */
     int unconnecting;            /* headers messages in a row that did not connect */
-    int sent_getaddr, got_addr;
+    int sent_getaddr;
     struct bwc_peer *next;
 } bwc_peer;
 
@@ -79,7 +79,8 @@ typedef struct {
 } bwc_addr_entry;
 
 typedef struct {
-    char host[BWC_HOST_MAX + 1]; /* an IP, or a subnet "ip/bits" */
+    char host[BWC_HOST_MAX + 1]; /* an IP, or a subnet "ip/bits", as given */
+    bwc_netmask mask;            /* host, parsed */
     uint64_t until;
     char reason[64];
 } bwc_ban;
@@ -123,6 +124,8 @@ typedef struct bwc_net {
     size_t n_waiting;
     uint64_t last_save_ms;
     uint64_t last_sweep_ms;
+    uint64_t last_open_ms; /* open_connections runs at most once a second */
+    int stopping;          /* in bwc_net_stop: closing is no failed attempt */
 } bwc_net;
 
 /* Settings from bwcd's options. */
@@ -182,6 +185,5 @@ void bwc_sync_peer_gone(bwc_peer *p);
 void bwc_addrman_add(bwc_net *net, const char *host, uint16_t port, uint64_t seen);
 /* Fills out with up to max addresses worth sharing. Returns the count. */
 size_t bwc_addrman_sample(bwc_net *net, bwc_netaddr *out, size_t max);
-uint64_t bwc_net_now_ms(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "node/node.h"
 
 #define TX_REQUEST_MS 60000 /* a tx or receipt asked for is not asked again for this long */
+#define TX_REQUESTED_MAX 100000 /* at most this many tx/receipt ids outstanding */
 #define SERVE_BUDGET (16u << 20) /* output a getdata may queue before the rest is notfound */
 
 static bwc_chain *chain_of(bwc_peer *p)
@@ -36,15 +37,19 @@ static void announce_pools(bwc_peer *p);
 
 /* ---- locators and headers ---- */
 
-static const bwc_index *ancestor(const bwc_index *x, uint64_t height)
+/* x's ancestor at height (x itself when height is its own): found by height on the best
+ * chain, walking back only while x is on a side branch. */
+static const bwc_index *ancestor(const bwc_chain *c, const bwc_index *x, uint64_t height)
 {
-    while (x && x->height > height)
+    while (x && x->height > height && !bwc_chain_contains(c, x))
         x = x->prev;
-    return x;
+    if (!x || x->height <= height)
+        return x;
+    return bwc_chain_at(c, height);
 }
 
 /* Hashes from x back to genesis: the last 10 one by one, then doubling steps (Bitcoin's). */
-static size_t build_locator(const bwc_index *x, bwc_hash *out, size_t max)
+static size_t build_locator(const bwc_chain *c, const bwc_index *x, bwc_hash *out, size_t max)
 {
     size_t n = 0;
     uint64_t step = 1;
@@ -53,12 +58,11 @@ static size_t build_locator(const bwc_index *x, bwc_hash *out, size_t max)
         if (x->height == 0)
             return n;
         uint64_t h = x->height > step ? x->height - step : 0;
-        x = ancestor(x, h);
+        x = ancestor(c, x, h);
         if (n >= 10)
             step *= 2;
     }
-    while (x && x->height > 0)
-        x = x->prev;
+    x = ancestor(c, x, 0);
     if (x)
         out[n++] = x->id;
     return n;
@@ -71,10 +75,9 @@ static void send_getheaders(bwc_peer *p)
     memset(&m, 0, sizeof m);
     m.type = BWC_MSG_GETHEADERS;
     m.locator = loc;
-    m.n_locator = build_locator(chain_of(p)->best_header, loc, BWC_MAX_LOCATOR);
+    m.n_locator = build_locator(chain_of(p), chain_of(p)->best_header, loc, BWC_MAX_LOCATOR);
     bwc_peer_send(p, &m);
     m.locator = NULL;
-    p->sync_started = 1;
 }
 
 static void on_getheaders(bwc_peer *p, const bwc_msg *m)
@@ -164,7 +167,7 @@ static int have_tx(bwc_peer *p, const bwc_hash *id)
 static void on_inv(bwc_peer *p, const bwc_msg *m)
 {
     bwc_net *net = p->net;
-    uint64_t now = bwc_net_now_ms();
+    uint64_t now = bwc_node_now_ms();
     if (now - p->inv_window_ms > 60000) {
         p->inv_window_ms = now;
         p->inv_in_window = 0;
@@ -194,6 +197,8 @@ static void on_inv(bwc_peer *p, const bwc_msg *m)
         uintptr_t asked = (uintptr_t)bwc_map_get(&net->tx_requested, v->id.b, 32);
         if (have || (asked && now - asked < TX_REQUEST_MS))
             continue;
+        if (!asked && bwc_map_size(&net->tx_requested) >= TX_REQUESTED_MAX)
+            continue; /* too many outstanding: a later inv will bring it again */
         bwc_map_put(&net->tx_requested, v->id.b, 32, (void *)(uintptr_t)now);
         want.inv[want.n_inv++] = *v;
     }
@@ -283,6 +288,7 @@ static void on_block(bwc_peer *p, const bwc_msg *m)
     bwc_result res;
     bwc_hash id;
     memset(&id, 0, sizeof id);
+    const bwc_index *tip = bwc_chain_tip(chain_of(p));
     bwc_submit_status st = bwc_node_submit_block(p->net->node, m->obj, m->obj_len, &id, &res);
     forget_request(p, &id);
     remember(p, &id);
@@ -300,7 +306,9 @@ static void on_block(bwc_peer *p, const bwc_msg *m)
     const bwc_index *x = bwc_chain_find(chain_of(p), &id);
     if (x && (!p->best_known || better_known(x, p->best_known)))
         p->best_known = x;
-    request_blocks(p->net);
+    /* A new tip already asked for more (bwc_net_tip_changed); otherwise ask here. */
+    if (bwc_chain_tip(chain_of(p)) == tip)
+        request_blocks(p->net);
 }
 
 /* Refusals that a later block can turn around: the object may be fine once we have caught
@@ -400,7 +408,6 @@ static void on_addr(bwc_peer *p, const bwc_msg *m)
         uint64_t t = m->addrs[i].time > now ? now : m->addrs[i].time;
         bwc_addrman_add(p->net, m->addrs[i].host, m->addrs[i].port, t);
     }
-    p->got_addr = 1;
 }
 
 static void on_getaddr(bwc_peer *p)
@@ -578,7 +585,7 @@ static void request_from(bwc_net *net, bwc_peer *p)
     const bwc_index *goal = p->best_known;
     if (!goal || (goal->status & BWC_INDEX_FAILED) || bwc_u256_cmp(goal->work, tip->work) <= 0)
         return;
-    const bwc_index *top = ancestor(goal, tip->height + BWC_NET_DOWNLOAD_WINDOW);
+    const bwc_index *top = ancestor(c, goal, tip->height + BWC_NET_DOWNLOAD_WINDOW);
     const bwc_index *path[BWC_NET_DOWNLOAD_WINDOW + 1];
     size_t n = 0;
     for (const bwc_index *x = top; x && !bwc_chain_contains(c, x); x = x->prev) {
@@ -599,7 +606,7 @@ static void request_from(bwc_net *net, bwc_peer *p)
             continue;
         bwc_map_put(&net->requested, x->id.b, 32, p);
         p->in_flight[p->n_in_flight] = x->id;
-        p->in_flight_ms[p->n_in_flight++] = bwc_net_now_ms();
+        p->in_flight_ms[p->n_in_flight++] = bwc_node_now_ms();
         want[m.n_inv++] = (bwc_inv){BWC_INV_BLOCK, x->id};
     }
     if (m.n_inv)
