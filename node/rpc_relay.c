@@ -8,6 +8,7 @@
 #include "common/args.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "common/objjson.h"
 #include "consensus/manifest.h"
 #include "node/node.h"
 #include "node/p2pmsg.h"
@@ -94,19 +95,14 @@ int bwc_node_relay_start(bwc_node *n, char *err, size_t errlen)
         get_u64(n, "relayrate", 0, 0, INT64_C(1) << 40, &cfg.rate, err, errlen) != 0 ||
         get_u64(n, "relayquota", 0, 0, INT64_MAX, &cfg.quota, err, errlen) != 0 ||
         get_u64(n, "relayburstquota", 0, 0, INT64_MAX, &cfg.burst_quota, err, errlen) != 0 ||
-        get_u64(n, "relayburst", 0, 0, BWC_RELAY_BURST_MAX_HOURS, &cfg.burst_hours, err, errlen) !=
-            0 ||
+        get_u64(n, "relayburst", 0, 0, INT64_MAX, &cfg.burst_hours, err, errlen) != 0 ||
         get_u64(n, "relayprice", 0, 0, INT64_MAX, &cfg.price, err, errlen) != 0 ||
-        get_u64(n, "relaycreditwindow", BWC_RELAY_CREDIT_WINDOW, 16384, BWC_RELAY_CREDIT_WINDOW_MAX,
-                &cfg.credit_window, err, errlen) != 0 ||
+        get_u64(n, "relaycreditwindow", BWC_RELAY_CREDIT_WINDOW, 1, INT64_MAX, &cfg.credit_window,
+                err, errlen) != 0 ||
         get_u64(n, "relaysettlemultiple", BWC_RELAY_SETTLE_MULTIPLE, 1, 1000000,
                 &cfg.settle_multiple, err, errlen) != 0)
         return -1;
-    if (cfg.burst_hours && cfg.burst_hours < BWC_RELAY_BURST_MIN_HOURS) {
-        snprintf(err, errlen, "-relayburst is 0 or %u to %u hours", BWC_RELAY_BURST_MIN_HOURS,
-                 BWC_RELAY_BURST_MAX_HOURS);
-        return -1;
-    }
+    /* The ranges of -relayburst and -relaycreditwindow are bwc_relay_start's to check. */
     frees = bwc_args_get_all(n->args, "relayfree", &n_free);
     if (n_free && !(free_ids = calloc(n_free, sizeof *free_ids))) {
         snprintf(err, errlen, "out of memory");
@@ -182,7 +178,7 @@ static json_t *relayburst(void *ctx, json_t *params, bwc_rpc_error *err)
         return no_relay(err);
     if (bwc_rpc_param_absent(params, 0))
         return bwc_rpc_fail(err, RPC_INVALID_PARAMETER, "hours is required (12 to 48, 0 ends)");
-    if (bwc_rpc_param_int(params, 0, "hours", 0, 0, BWC_RELAY_BURST_MAX_HOURS, &hours, err) != 0)
+    if (bwc_rpc_param_int(params, 0, "hours", 0, 0, INT64_MAX, &hours, err) != 0)
         return NULL;
     if (bwc_relay_burst(n->relay, (uint64_t)hours, msg, sizeof msg) != 0)
         return bwc_rpc_fail(err, RPC_INVALID_PARAMETER, "%s", msg);
@@ -212,7 +208,7 @@ static json_t *relayimport(void *ctx, json_t *params, bwc_rpc_error *err)
                          sizeof msg) != 0)
         return bwc_rpc_fail(err, RPC_MISC_ERROR, "%s", msg);
     json_t *o = json_object();
-    json_object_set_new(o, "content_id", bwc_rpc_hex(cid.b, 32));
+    json_object_set_new(o, "content_id", bwc_json_hex(cid.b, 32));
     json_object_set_new(o, "chunk_size", json_integer(chunk_size));
     json_object_set_new(o, "pinned", json_boolean(pin));
     return o;

@@ -24,7 +24,6 @@
 
 #include "common/hex.h"
 #include "common/log.h"
-#include "consensus/bech32m.h"
 #include "consensus/key.h"
 #include "consensus/receipt.h"
 #include "common/base64url.h"
@@ -389,9 +388,10 @@ static int lane_terms(bwc_relay_server *r, const payment *p, const bwc_hash *cid
         *code = "pool-price-too-low";
         return 402;
     }
-    if (pool.has_ticket_key) {
+    if (pool.has_ticket_key && !p->has_receipt) {
         /* §5.1: the ticket is the pool's defence against sybil consumers; check it before the
-         * first byte, not only when a receipt arrives. */
+         * first byte. A request with a receipt has its ticket checked by intake
+         * (bwc_receipt_check_offchain), not twice. */
         bwc_hash msg;
         if (!p->has_ticket) {
             *code = "ticket-missing";
@@ -499,11 +499,6 @@ static struct evbuffer *new_body(void)
 
 static void dispatch(bwc_relay_server *r, struct evhttp_request *req, const bwc_relay_fetched *f);
 
-static void resume(bwc_relay_server *r, struct evhttp_request *req, const bwc_relay_fetched *f)
-{
-    dispatch(r, req, f);
-}
-
 static void fetch_failed(bwc_relay_server *r, struct evhttp_request *req, int status,
                          const char *code, unsigned retry_after)
 {
@@ -524,7 +519,7 @@ static void fetch_or_fail(bwc_relay_server *r, struct evhttp_request *req, const
         send_error(req, 503, "store-error", "the fetched object could not be kept", 5);
         return;
     }
-    if (bwc_relay_fetch(r, req, cid, is_manifest, index, resume, fetch_failed, &status) == 0)
+    if (bwc_relay_fetch(r, req, cid, is_manifest, index, dispatch, fetch_failed, &status) == 0)
         return;
     if (status == 404)
         send_error(req, 404, "not-found", "the relay does not hold this content", 0);
@@ -535,12 +530,9 @@ static void fetch_or_fail(bwc_relay_server *r, struct evhttp_request *req, const
 static void handle_status(bwc_relay_server *r, struct evhttp_request *req)
 {
     uint64_t now = bwc_relay_now(r);
-    char addr[128];
     bwc_relay_quota_roll(&r->quota, now);
     json_t *o = json_object();
-    if (!r->cfg.hrp || !bwc_address_encode(addr, sizeof addr, r->cfg.hrp, &r->pub))
-        bwc_hex_encode(addr, r->pub.b, 32);
-    json_object_set_new(o, "address", json_string(addr));
+    json_object_set_new(o, "address", bwc_json_address(r->cfg.hrp, &r->pub));
     json_object_set_new(o, "pubkey", bwc_json_hex(r->pub.b, 32));
     json_object_set_new(o, "region", json_string(r->region));
     json_object_set_new(o, "price", bwc_json_u64(r->cfg.price));

@@ -177,10 +177,15 @@ const bwc_relay_lane_entry *bwc_relay_lane_served(bwc_relay_lane *l, const bwc_h
     return e;
 }
 
+int bwc_relay_settle_closed(const bwc_settle_terms *t)
+{
+    /* next_height > expiry + settle_window, without computing a sum that could wrap. */
+    return t->next_height > t->expiry && t->next_height - t->expiry > t->settle_window;
+}
+
 int bwc_relay_lane_settle_due(const bwc_receipt *r, const bwc_settle_terms *t, const char **why)
 {
-    /* Closed: next_height > expiry + settle_window, without computing a sum that could wrap. */
-    if (t->next_height > t->expiry && t->next_height - t->expiry > t->settle_window) {
+    if (bwc_relay_settle_closed(t)) {
         *why = "closed";
         return 0;
     }

@@ -116,6 +116,10 @@ typedef struct {
     uint64_t chain_claimed;
 } bwc_settle_terms;
 
+/* Whether the settle window of t's channel or pool is over: next_height > expiry +
+ * settle_window (the chain takes no receipt for it any more). */
+int bwc_relay_settle_closed(const bwc_settle_terms *t);
+
 /* Whether to submit the newest receipt r now: never once next_height > expiry + settle_window
  * ("closed"), nor one the chain would refuse (seq <= chain_seq: "settled"; amount <
  * chain_claimed + receipt_fee: "below-fee"); then yes when next_height >= expiry ("expiring":

@@ -1,29 +1,18 @@
 /* path.c: strict parsing of relay request paths and hex ids. */
 #include "relay/path.h"
 
+#include "common/hex.h"
+
 #include <string.h>
 
 int bwc_relay_parse_hex32(const char *s, unsigned char out[32])
 {
-    memset(out, 0, 32);
-    for (size_t i = 0; i < 64; i++) {
-        char c = s[i];
-        int v;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else {
-            memset(out, 0, 32);
-            return 0; /* also the NUL of a short string */
-        }
-        out[i / 2] = (unsigned char)(out[i / 2] << 4 | v);
-    }
-    if (s[64] != '\0') {
+    /* Lower case only: bwc_hex_decode takes either case and checks the length. */
+    if (strspn(s, "0123456789abcdef") != 64) {
         memset(out, 0, 32);
         return 0;
     }
-    return 1;
+    return bwc_hex_decode(out, 32, s);
 }
 
 /* The id at p (64 lower-case hex digits) followed by end (a '/' or the NUL). Returns a pointer

@@ -18,7 +18,6 @@
 #include "common/random.h"
 #include "common/fileio.h"
 #include "common/objjson.h"
-#include "consensus/bech32m.h"
 #include "consensus/key.h"
 #include "consensus/tx.h"
 #include "relay/relay_internal.h"
@@ -265,8 +264,7 @@ void bwc_relay_on_block(bwc_relay_server *r)
         t.receipt_fee = r->cfg.params->receipt_fee;
         t.multiple = r->cfg.settle_multiple;
         int f = chain_terms(r, &v, l, &t);
-        int closed = f == 0 || (f > 0 && t.next_height > t.expiry &&
-                                t.next_height - t.expiry > t.settle_window);
+        int closed = f == 0 || (f > 0 && bwc_relay_settle_closed(&t));
         if (closed) {
             if (n_gone == cap_gone) {
                 size_t cap = cap_gone ? 2 * cap_gone : 16;
@@ -299,16 +297,6 @@ void bwc_relay_on_block(bwc_relay_server *r)
 
 /* ---- stats ---- */
 
-static json_t *address_json(const bwc_relay_server *r, const bwc_pubkey *pk)
-{
-    char addr[128];
-    if (r->cfg.hrp && bwc_address_encode(addr, sizeof addr, r->cfg.hrp, pk))
-        return json_string(addr);
-    char hex[65];
-    bwc_hex_encode(hex, pk->b, 32);
-    return json_string(hex);
-}
-
 json_t *bwc_relay_stats(bwc_relay_server *r)
 {
     uint64_t now = bwc_relay_now(r);
@@ -318,7 +306,7 @@ json_t *bwc_relay_stats(bwc_relay_server *r)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "address", address_json(r, &r->pub));
+    json_object_set_new(o, "address", bwc_json_address(r->cfg.hrp, &r->pub));
     json_object_set_new(o, "port", json_integer(r->port));
     json_object_set_new(o, "region", json_string(r->region));
     json_object_set_new(o, "price", bwc_json_u64(r->cfg.price));
@@ -349,13 +337,15 @@ json_t *bwc_relay_stats(bwc_relay_server *r)
         bwc_relay_lane *l = val;
         bwc_settle_terms t;
         memset(&t, 0, sizeof t);
+        t.next_height = next;
+        t.settle_window = r->cfg.params->settle_window;
         n_lanes++;
         n_pool += l->is_pool != 0;
         if (!l->has_receipt)
             continue;
         n_paid++;
         if (chain_terms(r, &v, l, &t) > 0 &&
-            !(next > t.expiry && next - t.expiry > r->cfg.params->settle_window) &&
+            !bwc_relay_settle_closed(&t) &&
             l->receipt.amount > t.chain_claimed)
             unsettled = unsettled + (l->receipt.amount - t.chain_claimed) < unsettled
                             ? UINT64_MAX
@@ -413,7 +403,7 @@ int bwc_relay_burst(bwc_relay_server *r, uint64_t hours, char *err, size_t errle
 {
     uint64_t now = bwc_relay_now(r);
     if (hours != 0 && (hours < BWC_RELAY_BURST_MIN_HOURS || hours > BWC_RELAY_BURST_MAX_HOURS))
-        return bwc_errf(err, errlen, "a burst lasts %u to %u hours (0 ends one)",
+        return bwc_errf(err, errlen, "a burst (-relayburst) lasts %u to %u hours (0 ends one)",
                     BWC_RELAY_BURST_MIN_HOURS, BWC_RELAY_BURST_MAX_HOURS);
     bwc_relay_quota_roll(&r->quota, now);
     r->quota.burst_until = hours ? now + hours * 3600u : 0;
@@ -541,8 +531,10 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
     snprintf(r->version, sizeof r->version, "%s", cfg->version ? cfg->version : "");
     if (!r->cfg.credit_window)
         r->cfg.credit_window = BWC_RELAY_CREDIT_WINDOW;
-    if (r->cfg.credit_window > BWC_RELAY_CREDIT_WINDOW_MAX) {
-        bwc_errf(err, errlen, "-relaycreditwindow is at most %u bytes", BWC_RELAY_CREDIT_WINDOW_MAX);
+    if (r->cfg.credit_window < BWC_RELAY_CREDIT_WINDOW_MIN ||
+        r->cfg.credit_window > BWC_RELAY_CREDIT_WINDOW_MAX) {
+        bwc_errf(err, errlen, "-relaycreditwindow is %u to %u bytes", BWC_RELAY_CREDIT_WINDOW_MIN,
+                 BWC_RELAY_CREDIT_WINDOW_MAX);
         goto bad;
     }
     if (!r->cfg.settle_multiple)
@@ -623,11 +615,10 @@ bwc_relay_server *bwc_relay_start(struct event_base *base, const bwc_relay_confi
         goto bad;
     r->cfg.bind = NULL;
     r->cfg.n_bind = 0;
-    char addr[128];
-    if (!r->cfg.hrp || !bwc_address_encode(addr, sizeof addr, r->cfg.hrp, &r->pub))
-        bwc_hex_encode(addr, r->pub.b, 32);
-    bwc_log(BWC_LOG_INFO, "relay: address %s, HTTP on port %u, %zu lanes", addr, (unsigned)r->port,
-            bwc_map_size(&r->lanes));
+    json_t *addr = bwc_json_address(r->cfg.hrp, &r->pub);
+    bwc_log(BWC_LOG_INFO, "relay: address %s, HTTP on port %u, %zu lanes",
+            addr ? json_string_value(addr) : "?", (unsigned)r->port, bwc_map_size(&r->lanes));
+    json_decref(addr);
     bwc_relay_on_block(r);
     return r;
 bad:
@@ -664,9 +655,4 @@ void bwc_relay_stop(bwc_relay_server *r)
 uint16_t bwc_relay_port(const bwc_relay_server *r)
 {
     return r->port;
-}
-
-const bwc_pubkey *bwc_relay_pubkey(const bwc_relay_server *r)
-{
-    return &r->pub;
 }

@@ -24,6 +24,7 @@ struct event_base;
 /* Defaults, used where bwc_relay_config leaves a field 0 (PROTOCOL.md §8 for the window). */
 #define BWC_RELAY_CREDIT_WINDOW (1u << 20)      /* bytes served ahead of the newest receipt */
 #define BWC_RELAY_CREDIT_WINDOW_MAX (64u << 20) /* bounds the delivery log kept per lane */
+#define BWC_RELAY_CREDIT_WINDOW_MIN 16384u       /* at least one small chunk ahead */
 #define BWC_RELAY_SETTLE_MULTIPLE 10u           /* settle once unsettled >= this x receipt_fee */
 #define BWC_RELAY_STORE_MIB 10240u              /* -relaystore */
 #define BWC_RELAY_MAX_CONNECTIONS 512u          /* beyond this, requests get 503 */
@@ -109,9 +110,6 @@ void bwc_relay_on_block(bwc_relay_server *r);
 
 /* The port the first listening socket is bound to. */
 uint16_t bwc_relay_port(const bwc_relay_server *r);
-
-/* The relay's key: what consumers open channels to and what settlements pay. */
-const bwc_pubkey *bwc_relay_pubkey(const bwc_relay_server *r);
 
 /* getrelaystats: address, served bytes, earnings, ceilings, burst, lanes, store. New
  * reference, or NULL when out of memory. */
