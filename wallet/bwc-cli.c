@@ -184,7 +184,7 @@ static json_t *build_params(const strlist *args, int named)
 
 /* ---- connection settings ------------------------------------------------------------------ */
 
-static int resolve_target(const bwc_args *a, bwc_rpc_target *t)
+static int resolve_target(bwc_args *a, bwc_rpc_target *t)
 {
     char err[512];
     bwc_chainspec cs;
@@ -196,6 +196,12 @@ static int resolve_target(const bwc_args *a, bwc_rpc_target *t)
                   : bwc_chainspec_load_named(&cs, chain, err, sizeof err);
     if (rc != 0)
         return die("%s", err);
+    /* A -chainspec network reads the bwc.conf section of its own name, as bwcd does. */
+    if (spec && bwc_args_set_chain(a, cs.name) != 0) {
+        rc = die("chainspec name '%s' cannot name a config section", cs.name);
+        bwc_chainspec_free(&cs);
+        return rc;
+    }
     char name[BWC_CHAINSPEC_NAME_MAX + 1];
     snprintf(name, sizeof name, "%s", cs.name);
     uint16_t port = cs.rpc_port;

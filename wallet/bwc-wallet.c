@@ -570,6 +570,10 @@ static int run(bwc_wctx *w, int argc, char **argv)
     if ((spec ? bwc_chainspec_load_file(&w->cs, spec, err, sizeof err)
               : bwc_chainspec_load_named(&w->cs, bwc_args_chain(w->args), err, sizeof err)) != 0)
         return bwc_wfail(WEXIT_USAGE, "%s", err);
+    /* A -chainspec network reads the bwc.conf section of its own name, as bwcd does. */
+    if (spec && bwc_args_set_chain(w->args, w->cs.name) != 0)
+        return bwc_wfail(WEXIT_USAGE, "chainspec name '%s' cannot name a config section",
+                         w->cs.name);
     unsigned char seed[32];
     if (bwc_random_bytes(seed, sizeof seed) != 0 || !(w->secp = bwc_secp_create(seed)))
         return bwc_wfail(WEXIT_WALLET, "cannot create the secp256k1 context");

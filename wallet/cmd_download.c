@@ -317,7 +317,7 @@ static int open_channels(bwc_wctx *w, const bwc_wallet_key *k, bwc_download *d, 
         if (plans[i].open_new && (!bwc_amount_add(&total, total, plans[i].deposit) ||
                                   !bwc_amount_add(&total, total, fee)))
             return bwc_wfail(WEXIT_FUNDS, "the deposits are larger than any balance");
-    uint64_t avail = acct.balance > acct.pending_out ? acct.balance - acct.pending_out : 0;
+    uint64_t avail = acct.available;
     if (avail < total)
         return bwc_wfail(WEXIT_FUNDS,
                          "insufficient funds: %zu new channel%s %s in deposits and fees; %s "
@@ -602,9 +602,7 @@ static json_t *summary(bwc_wctx *w, const bwc_download *d, const char *file, con
         if (s->channel >= 0 && d->state->channels[s->channel].is_pool) {
             /* The pool pays the relay; the consumer pays nothing. */
             const bwc_dl_channel *ch = &d->state->channels[s->channel];
-            uint64_t drawn = ch->has_receipt && ch->newest.amount > ch->start_amount
-                                 ? ch->newest.amount - ch->start_amount
-                                 : 0;
+            uint64_t drawn = bwc_dl_channel_spent(ch);
             bwc_hex_encode(hex, ch->id.b, 32);
             json_object_set_new(r, "channel_id", json_null());
             json_object_set_new(r, "pool_id", json_string(hex));
@@ -613,8 +611,7 @@ static json_t *summary(bwc_wctx *w, const bwc_download *d, const char *file, con
             const bwc_dl_channel *ch = &d->state->channels[s->channel];
             bwc_hex_encode(hex, ch->id.b, 32);
             json_object_set_new(r, "channel_id", json_string(hex));
-            if (ch->has_receipt && ch->newest.amount > ch->start_amount)
-                paid = ch->newest.amount - ch->start_amount;
+            paid = bwc_dl_channel_spent(ch);
         } else {
             json_object_set_new(r, "channel_id", json_null());
         }

@@ -51,7 +51,7 @@ int bwc_cmd_balance(bwc_wctx *w, const bwc_wcmd_args *a, json_t **out)
             json_decref(keys);
             return rc;
         }
-        uint64_t av = acct.balance > acct.pending_out ? acct.balance - acct.pending_out : 0;
+        uint64_t av = acct.available;
         json_t *o = json_object();
         json_object_set_new(o, "address", json_string(bwc_wctx_address(w, &k->pub, addr)));
         if (k->label[0])

@@ -431,6 +431,7 @@ int bwc_wctx_account(bwc_wctx *w, const bwc_pubkey *pk, bwc_wallet_account *acct
             acct->pending_out = UINT64_MAX;
         acct->n_pending++;
     }
+    acct->available = acct->balance > acct->pending_out ? acct->balance - acct->pending_out : 0;
     /* The next nonce follows the unbroken run of pending nonces from the account's. */
     acct->next_nonce = acct->nonce;
     for (int found = 1; found && rc == 0;) {
@@ -508,7 +509,7 @@ int bwc_wctx_prepare(bwc_wctx *w, const bwc_wallet_key *k, bwc_tx *tx)
         return bwc_wfail(WEXIT_USAGE, "the amount plus the fee is larger than any balance");
     if ((rc = bwc_wctx_account(w, &k->pub, &acct)) != 0)
         return rc;
-    avail = acct.balance > acct.pending_out ? acct.balance - acct.pending_out : 0;
+    avail = acct.available;
     if (avail < cost) {
         bwc_wctx_address(w, &k->pub, addr);
         if (acct.n_pending)

@@ -22,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/hex.h"
 #include "common/random.h"
+#include "wallet/amount.h"
 #include "consensus/key.h"
 #include "wallet/download_progress.h"
 #include "wallet/download_sched.h"
@@ -469,15 +470,8 @@ static void send_chunk(peer *p)
 
 static int parse_u64(const char *s, uint64_t *v)
 {
-    char *end;
-    if (!s || *s < '0' || *s > '9')
-        return 0;
-    errno = 0;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (*end || errno)
-        return 0;
-    *v = n;
-    return 1;
+    char err[128];
+    return s && bwc_uint_parse(v, s, "value", err, sizeof err) == 0;
 }
 
 static void on_chunk(void *arg, const bwc_dl_response *r)
@@ -771,7 +765,7 @@ static void final_receipts(run_ctx *x)
             continue;
         if (p->needs_resync && !p->mismatch)
             resync_now(x, p);
-        if (!ch->has_receipt || ch->newest.amount <= ch->start_amount)
+        if (bwc_dl_channel_spent(ch) == 0)
             continue;
         int st = post_receipt(p);
         if (st == 409 || st == 400) { /* it holds something else: learn what, then again */
@@ -926,7 +920,7 @@ int bwc_dl_run(bwc_download *d, char *err, size_t errlen)
     } else {
         final_receipts(&x);
         if (save_state(&x, 1) == 0) {
-            if (fsync(x.fd) != 0 || rename(d->part, d->file) != 0) {
+            if (rename(d->part, d->file) != 0) {
                 snprintf(err, errlen, "cannot rename %s to %s: %s", d->part, d->file,
                          strerror(errno));
                 rc = WEXIT_USAGE;

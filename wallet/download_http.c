@@ -54,16 +54,6 @@ void bwc_dl_conn_free(bwc_dl_conn *c)
     free(c);
 }
 
-void bwc_dl_conn_set_max_body(bwc_dl_conn *c, size_t max_body)
-{
-    evhttp_connection_set_max_body_size(c->evcon, (ev_ssize_t)max_body);
-}
-
-int bwc_dl_conn_busy(const bwc_dl_conn *c)
-{
-    return c->busy;
-}
-
 static const char *error_text(int e)
 {
     switch (e) {

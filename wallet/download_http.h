@@ -36,11 +36,6 @@ bwc_dl_conn *bwc_dl_conn_new(struct event_base *base, struct evdns_base *dns, co
  * from the connection's own callback. NULL is fine. */
 void bwc_dl_conn_free(bwc_dl_conn *c);
 
-void bwc_dl_conn_set_max_body(bwc_dl_conn *c, size_t max_body);
-
-/* 1 while a request is in flight. */
-int bwc_dl_conn_busy(const bwc_dl_conn *c);
-
 /* Sends GET path (or POST with body of len bytes and Content-Type content_type when post) with
  * extra headers given as name, value pairs ending in NULL (headers may be NULL). fn(arg, r)
  * runs once with the answer, after the connection is ready for the next request (fn may send

@@ -414,3 +414,10 @@ int bwc_dl_channel_resync(bwc_dl_channel *c, const secp256k1_context *secp,
     *c = t;
     return 1;
 }
+
+uint64_t bwc_dl_channel_spent(const bwc_dl_channel *c)
+{
+    return c->has_receipt && c->newest.amount > c->start_amount
+               ? c->newest.amount - c->start_amount
+               : 0;
+}

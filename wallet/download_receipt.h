@@ -174,4 +174,8 @@ int bwc_dl_channel_resync(bwc_dl_channel *c, const secp256k1_context *secp,
  * signed it sets unsent). */
 void bwc_dl_channel_adopt(bwc_dl_channel *c, const bwc_receipt *r);
 
+/* What this download spent on the channel (or drew on the pool lane): newest.amount minus
+ * start_amount, 0 without a receipt above it. */
+uint64_t bwc_dl_channel_spent(const bwc_dl_channel *c);
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wallet/amount.h"
+
 size_t bwc_dl_bitmap_len(size_t n)
 {
     return n / 8 + (n % 8 != 0);
@@ -142,14 +144,11 @@ uint64_t bwc_dl_backoff_ms(unsigned n)
 
 int bwc_dl_retry_after(const char *value, uint64_t *secs)
 {
-    uint64_t v = 0;
-    if (!value || !*value || strlen(value) > 10)
+    char err[128];
+    uint64_t v;
+    if (!value || strlen(value) > 10 ||
+        bwc_uint_parse(&v, value, "Retry-After", err, sizeof err) != 0)
         return 0;
-    for (const char *p = value; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
     *secs = v;
     return 1;
 }

@@ -441,14 +441,13 @@ static int journal_path(char *out, size_t len, const char *dir, const bwc_hash *
 
 int bwc_dl_journal_save(const char *dir, const bwc_receipt *r, char *err, size_t errlen)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     bwc_buf b = BWC_BUF_INIT;
-    int fd = -1, rc = -1;
+    int rc = -1;
     if (!journal_path(path, sizeof path, dir, &r->channel)) {
         snprintf(err, errlen, "path too long: %s", dir);
         return -1;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return -1;
@@ -457,21 +456,9 @@ int bwc_dl_journal_save(const char *dir, const bwc_receipt *r, char *err, size_t
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || bwc_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    rc = 0;
+    rc = bwc_file_replace(path, b.data, b.len, 0600, BWC_FILE_SYNC | BWC_FILE_SYNC_DIR, err,
+                          errlen);
 out:
-    if (fd >= 0)
-        close(fd);
     bwc_buf_free(&b);
     return rc;
 }

@@ -155,9 +155,10 @@ int bwc_wctx_prepare(bwc_wctx *w, const bwc_wallet_key *k, bwc_tx *tx);
 int bwc_wctx_submit(bwc_wctx *w, const bwc_wallet_key *k, bwc_tx *tx, bwc_hash *txid);
 
 /* The confirmed balance and nonce of an address, plus what its transactions in the mempool
- * spend and how many there are, and the next nonce to use. Returns 0 or WEXIT_NODE. */
+ * spend and how many there are, what is left to spend (balance less pending_out, at least 0)
+ * and the next nonce to use. Returns 0 or WEXIT_NODE. */
 typedef struct {
-    uint64_t balance, nonce, pending_out, next_nonce;
+    uint64_t balance, nonce, pending_out, available, next_nonce;
     size_t n_pending;
 } bwc_wallet_account;
 int bwc_wctx_account(bwc_wctx *w, const bwc_pubkey *pk, bwc_wallet_account *acct);

@@ -826,6 +826,23 @@ static void test_classify(void **state)
     assert_false(bwc_dl_retry_after("-1", &s));
     assert_false(bwc_dl_retry_after("", &s));
     assert_false(bwc_dl_retry_after(NULL, &s));
+    assert_false(bwc_dl_retry_after("+5", &s));
+    assert_false(bwc_dl_retry_after("12345678901", &s)); /* too long: a backoff instead */
+    assert_true(bwc_dl_retry_after("0", &s));
+    assert_int_equal(s, 0);
+
+    /* what a download spent on a channel */
+    bwc_dl_channel c;
+    memset(&c, 0, sizeof c);
+    c.start_amount = 100;
+    assert_int_equal(bwc_dl_channel_spent(&c), 0); /* no receipt */
+    c.has_receipt = 1;
+    c.newest.amount = 100;
+    assert_int_equal(bwc_dl_channel_spent(&c), 0);
+    c.newest.amount = 350;
+    assert_int_equal(bwc_dl_channel_spent(&c), 250);
+    c.start_amount = 400; /* inconsistent: never wraps */
+    assert_int_equal(bwc_dl_channel_spent(&c), 0);
 }
 
 static void test_progress(void **state)
