@@ -177,13 +177,17 @@ out=$work/downloaded.bin
 dl=$!
 bg+=("$dl")
 # the download opens a channel to each relay and waits for a block: mine when it needs one
-while kill -0 "$dl" 2>/dev/null; do
+# (bounded: DOWNLOAD_LIMIT seconds, then the demo fails instead of waiting for ever)
+DOWNLOAD_LIMIT=600
+dl_deadline=$((SECONDS + DOWNLOAD_LIMIT))
+while kill -0 "$dl" 2>/dev/null && [ "$SECONDS" -lt "$dl_deadline" ]; do
   if [ "$(cli publisher getmempoolinfo | jget size)" != 0 ]; then
     mine 1
     info "(mined block $(tip): the channels are confirmed)"
   fi
   sleep 0.2
 done
+kill -0 "$dl" 2>/dev/null && die "the download did not finish in $DOWNLOAD_LIMIT s"
 wait "$dl" || die "the download failed"
 python3 - "$work/download.json" <<'EOF'
 import json, sys

@@ -50,6 +50,7 @@ rm -f /tmp/bwc-check.$$
 if [ "${FUNCTIONAL:-1}" != 0 ]; then
   echo "== functional tests"
   out=$(python3 tests/functional/run.py --bindir "$top" 2>&1)
+  frc=$?
   echo "$out" | grep -E '^functional '
   passed=$((passed + $(echo "$out" | grep -c -E '^functional .*: ok$')))
   nfail=$(echo "$out" | grep -c -E '^functional .*: FAILED$')
@@ -60,6 +61,10 @@ if [ "${FUNCTIONAL:-1}" != 0 ]; then
   elif ! echo "$out" | grep -qE '^functional .*: ok$'; then
     echo "$out" | tail -30
     failed=$((failed + 1)); failures+=("functional tests did not run")
+  elif [ "$frc" -ne 0 ]; then
+    # run.py failed without a FAILED line: the runner itself crashed or was killed
+    echo "$out" | tail -30
+    failed=$((failed + 1)); failures+=("functional runner exited with status $frc")
   fi
 fi
 

@@ -70,6 +70,7 @@ for _ in $(seq 1 3000); do
   [ "$(cli getmempoolinfo | jget size)" != 0 ] && cli generate 1 "$MINER" >/dev/null
   sleep 0.1
 done
+kill -0 "$dl" 2>/dev/null && { echo "bench download: the download did not finish in 300 s"; exit 1; }
 wait "$dl"
 cmp -s "$work/out.bin" "$work/www/file.bin" || { echo "bench download: wrong bytes"; exit 1; }
 wallet_ms=$(jget ms <"$work/download.json")

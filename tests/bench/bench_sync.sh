@@ -50,11 +50,15 @@ start=$(date +%s.%N)
 pids+=($!)
 cli "$work/b" "$rb" getblockcount >/dev/null
 # Bounded: at most 30 minutes of polling, every 0.1 s.
+reached=0
 for _ in $(seq 1 18000); do
-  [ "$(cli "$work/b" "$rb" getblockcount)" -ge "$blocks" ] && break
+  hb=$(cli "$work/b" "$rb" getblockcount) || hb=0
+  [ "${hb:-0}" -ge "$blocks" ] 2>/dev/null && { reached=1; break; }
   sleep 0.1
 done
 end=$(date +%s.%N)
+[ "$reached" = 1 ] ||
+  { echo "bench sync: node B did not reach $blocks blocks in 30 minutes (it has ${hb:-none})"; exit 1; }
 [ "$(cli "$work/b" "$rb" getbestblockhash)" = "$(cli "$work/a" "$ra" getbestblockhash)" ] ||
   { echo "bench sync: node B did not reach A's tip"; exit 1; }
 
